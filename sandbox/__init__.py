@@ -1,0 +1,1 @@
+"""Code execution for model-written programs, usable without the service."""

@@ -1,0 +1,1 @@
+"""Sandbox backends: docker (warm container pool) and local (namespaces + rlimits)."""

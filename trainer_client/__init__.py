@@ -1,0 +1,1 @@
+"""The thin GRPO trainer and the client of the reward service."""

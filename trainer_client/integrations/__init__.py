@@ -1,0 +1,1 @@
+"""Adapters that make the service a reward for TRL, verl and OpenRLHF."""

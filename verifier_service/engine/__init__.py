@@ -1,0 +1,1 @@
+"""Pure grading logic: importable and testable without the web layer."""

@@ -1,0 +1,1 @@
+"""The generative judge: prompts, verdict parsing and backends."""

@@ -1,0 +1,58 @@
+"""The one error hierarchy of the project.
+
+    VerifierError                 code            meaning
+    ├── InvalidInputError         invalid_input   the item itself is unusable (too large, wrong fields)
+    ├── InvalidReferenceError     invalid_reference  the reference answer cannot be parsed
+    ├── GradingTimeoutError       timeout         grading ran past its wall-clock limit; worker killed
+    ├── GradingResourceError      resource_limit  grading hit its memory cap; worker replaced
+    ├── WorkerCrashedError        worker_crashed  the grading worker died for another reason
+    ├── SandboxError              sandbox_error   the sandbox failed (never the program's fault)
+    └── JudgeError                judge_error     the judge backend failed or is not configured
+
+Outcomes (a wrong answer, a refused prediction) are values in results, not errors. Errors are
+per item: they are converted to ``{"code", "message"}`` at the HTTP boundary and never fail a
+batch.
+"""
+
+from __future__ import annotations
+
+
+class VerifierError(Exception):
+    """Base of every error the service reports for an item or a request."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+class InvalidInputError(VerifierError):
+    code = "invalid_input"
+
+
+class InvalidReferenceError(VerifierError):
+    code = "invalid_reference"
+
+
+class GradingTimeoutError(VerifierError):
+    code = "timeout"
+
+
+class GradingResourceError(VerifierError):
+    code = "resource_limit"
+
+
+class WorkerCrashedError(VerifierError):
+    code = "worker_crashed"
+
+
+class SandboxError(VerifierError):
+    code = "sandbox_error"
+
+
+class JudgeError(VerifierError):
+    code = "judge_error"
