@@ -1,13 +1,13 @@
 """The one error hierarchy of the project.
 
-    VerifierError                 code            meaning
-    ├── InvalidInputError         invalid_input   the item itself is unusable (too large, wrong fields)
-    ├── InvalidReferenceError     invalid_reference  the reference answer cannot be parsed
-    ├── GradingTimeoutError       timeout         grading ran past its wall-clock limit; worker killed
-    ├── GradingResourceError      resource_limit  grading hit its memory cap; worker replaced
-    ├── WorkerCrashedError        worker_crashed  the grading worker died for another reason
-    ├── SandboxError              sandbox_error   the sandbox failed (never the program's fault)
-    └── JudgeError                judge_error     the judge backend failed or is not configured
+    VerifierError               code               meaning
+    ├── InvalidInputError       invalid_input      the item is unusable (too large, fields)
+    ├── InvalidReferenceError   invalid_reference  the reference cannot be parsed
+    ├── GradingTimeoutError     timeout            grading ran past its limit; worker killed
+    ├── GradingResourceError    resource_limit     grading hit its memory cap; worker replaced
+    ├── WorkerCrashedError      worker_crashed     the grading worker died for another reason
+    ├── SandboxError            sandbox_error      the sandbox failed (never the program's)
+    └── JudgeError              judge_error        the judge failed or is not configured
 
 Outcomes (a wrong answer, a refused prediction) are values in results, not errors. Errors are
 per item: they are converted to ``{"code", "message"}`` at the HTTP boundary and never fail a

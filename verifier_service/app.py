@@ -1,0 +1,193 @@
+"""The FastAPI application: routes, authentication and error mapping; no grading logic."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from verifier_service import __version__
+from verifier_service.errors import VerifierError
+from verifier_service.grading import Grader
+from verifier_service.metrics import Metrics
+from verifier_service.middleware import BodyLimitMiddleware, MetricsMiddleware
+from verifier_service.schemas import (
+    Health,
+    ItemError,
+    MathVerifyRequest,
+    MathVerifyResponse,
+    MathVerifyResult,
+    OpenRLHFRequest,
+    OpenRLHFResponse,
+    Readiness,
+    RewardItem,
+    RewardsRequest,
+    RewardsResponse,
+)
+from verifier_service.settings import Settings
+from verifier_service.workers import WorkerPool
+
+
+def _grader(request: Request) -> Grader:
+    grader: Grader = request.app.state.grader
+    return grader
+
+
+def _require_api_key(request: Request) -> None:
+    keys: frozenset[str] = request.app.state.settings.api_key_set
+    if not keys:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    # compare_digest against every key: the time taken says nothing about which key is close.
+    matches = [hmac.compare_digest(token.encode(), key.encode()) for key in keys]
+    if scheme.lower() != "bearer" or not any(matches):
+        raise HTTPException(
+            status_code=401,
+            detail="missing or wrong API key: send 'Authorization: Bearer KEY'",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def _check_batch(settings: Settings, count: int) -> None:
+    if count > settings.max_items:
+        raise HTTPException(
+            status_code=413,
+            detail=f"{count} items in one request; the limit is {settings.max_items} "
+            "(VERIFIER_MAX_ITEMS): split the batch",
+        )
+
+
+GraderDep = Annotated[Grader, Depends(_grader)]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the worker pool starts with it and stops when it shuts down."""
+    settings = settings or Settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = WorkerPool(workers=settings.workers, memory_mb=settings.worker_memory_mb)
+        app.state.grader = Grader(settings, pool, metrics)
+        try:
+            yield
+        finally:
+            pool.close()
+
+    app = FastAPI(
+        title="verifier-service",
+        version=__version__,
+        summary="Rule-based rewards for RL on language models: math, format, OpenRLHF.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+
+    @app.exception_handler(RequestValidationError)
+    async def _readable_422(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+        ]
+        return JSONResponse(
+            status_code=422,
+            content={"message": "; ".join(problems), "detail": exc.errors()},
+        )
+
+    authed = [Depends(_require_api_key)]
+
+    @app.get("/healthz")
+    async def healthz() -> Health:
+        return Health()
+
+    @app.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        grader: Grader = request.app.state.grader
+        ready = grader.pool.active
+        body = Readiness(
+            ready=ready,
+            workers={"processes": grader.pool.workers, "in_flight": grader.pool.in_flight},
+            cache={"entries": len(grader.cache), "capacity": grader.cache.capacity},
+        )
+        return JSONResponse(status_code=200 if ready else 503, content=body.model_dump())
+
+    @app.get("/metrics", dependencies=authed)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/v1/math/verify", dependencies=authed)
+    async def math_verify(body: MathVerifyRequest, grader: GraderDep) -> MathVerifyResponse:
+        _check_batch(settings, len(body.items))
+        config = grader.math_config(body.options.last_number_fallback)
+
+        async def one(response: str, reference: str) -> MathVerifyResult:
+            try:
+                result = await grader.grade_math(response, reference, config)
+            except VerifierError as exc:
+                grader.count_error("math", exc)
+                return MathVerifyResult(error=ItemError(**exc.as_dict()))
+            grader.metrics.items.labels("math", "correct" if result.correct else "incorrect").inc()
+            return MathVerifyResult(
+                correct=result.correct,
+                extracted=result.extracted,
+                reason=result.reason,
+                rule=result.rule,
+                parsed_prediction=result.parsed_prediction,
+                parsed_reference=result.parsed_reference,
+            )
+
+        results = await asyncio.gather(*(one(i.response, i.reference) for i in body.items))
+        return MathVerifyResponse(results=list(results))
+
+    @app.post("/v1/rewards", dependencies=authed)
+    async def rewards(body: RewardsRequest, grader: GraderDep) -> RewardsResponse:
+        _check_batch(settings, len(body.items))
+        config = grader.math_config(body.options.last_number_fallback)
+        results = await asyncio.gather(
+            *(
+                grader.reward(item, weights=body.weights, style=body.format_style, config=config)
+                for item in body.items
+            )
+        )
+        return RewardsResponse(results=list(results))
+
+    @app.post("/get_reward", dependencies=authed)
+    async def get_reward(body: OpenRLHFRequest, grader: GraderDep) -> OpenRLHFResponse:
+        _check_batch(settings, len(body.query))
+        for name, values in (("prompts", body.prompts), ("labels", body.labels)):
+            if values is not None and len(values) != len(body.query):
+                raise HTTPException(
+                    status_code=422,
+                    detail=f"'{name}' has {len(values)} entries but 'query' has "
+                    f"{len(body.query)}: they must match one to one",
+                )
+        if body.labels is None:
+            raise HTTPException(status_code=422, detail="'labels' (the references) are required")
+        items = []
+        for index, query in enumerate(body.query):
+            prompt = body.prompts[index] if body.prompts is not None else ""
+            # OpenRLHF sends prompt + response; grade only the response.
+            response = query[len(prompt) :] if prompt and query.startswith(prompt) else query
+            items.append(RewardItem(prompt=prompt, response=response, reference=body.labels[index]))
+        config = grader.math_config(None)
+        results = await asyncio.gather(
+            *(grader.reward(item, weights=None, style=None, config=config) for item in items)
+        )
+        return OpenRLHFResponse(
+            rewards=[r.reward for r in results],
+            scores=[r.components.get("accuracy") for r in results],
+            extra_logs={
+                name: [r.components.get(name) for r in results] for name in ("accuracy", "format")
+            },
+            errors=[r.error for r in results],
+        )
+
+    return app

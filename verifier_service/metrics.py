@@ -1,0 +1,63 @@
+"""Prometheus metrics of the service, kept in one registry per app instance."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+class Metrics:
+    """Requests, items, latencies per component, timeouts, errors, cache and queue depth."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "verifier_requests",
+            "HTTP requests by endpoint and status code.",
+            ["endpoint", "status"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "verifier_request_seconds",
+            "HTTP request latency by endpoint.",
+            ["endpoint"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.items = Counter(
+            "verifier_items",
+            "Graded items by component and outcome (correct, incorrect, error).",
+            ["component", "outcome"],
+            registry=self.registry,
+        )
+        self.item_errors = Counter(
+            "verifier_item_errors",
+            "Per-item errors by component and error code.",
+            ["component", "code"],
+            registry=self.registry,
+        )
+        self.timeouts = Counter(
+            "verifier_timeouts",
+            "Items whose grading was stopped at its time limit.",
+            ["component"],
+            registry=self.registry,
+        )
+        self.grading_seconds = Histogram(
+            "verifier_grading_seconds",
+            "Time to grade one item (cache misses only), by component.",
+            ["component"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.cache_lookups = Counter(
+            "verifier_cache_lookups",
+            "Lookups of the grading cache by result (hit, miss).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.queue_depth = Gauge(
+            "verifier_queue_depth",
+            "Items submitted to the grading workers and not finished yet.",
+            registry=self.registry,
+        )

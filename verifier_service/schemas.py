@@ -1,0 +1,128 @@
+"""Pydantic models of the HTTP contract (v1): the one definition of the wire format.
+
+Per-item problems (an oversized response, an unparsable reference, a timeout) are reported in
+the item's ``error`` and never fail the batch; only a request whose shape is wrong gets 422.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FormatStyleName = Literal["r1_zero", "think", "think_open"]
+TaskName = Literal["math", "code", "judge", "none"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ItemError(_Model):
+    """Why an item could not be graded: a stable machine code and a sentence."""
+
+    code: str = Field(description="e.g. invalid_input, invalid_reference, timeout")
+    message: str
+
+
+# --- /v1/math/verify -------------------------------------------------------------------------
+
+
+class MathOptions(_Model):
+    last_number_fallback: bool | None = Field(
+        None, description="Take the last number when no boxed/tagged answer is found."
+    )
+
+
+class MathItem(_Model):
+    response: str = Field(description="The model's full output.")
+    reference: str = Field(description="The ground-truth answer.")
+
+
+class MathVerifyRequest(_Model):
+    items: list[MathItem]
+    options: MathOptions = Field(default_factory=MathOptions)
+
+
+class MathVerifyResult(_Model):
+    correct: bool | None = None
+    extracted: str | None = None
+    reason: str | None = None
+    rule: str | None = Field(None, description="The rule that decided, machine-readable.")
+    parsed_prediction: str | None = None
+    parsed_reference: str | None = None
+    error: ItemError | None = None
+
+
+class MathVerifyResponse(_Model):
+    results: list[MathVerifyResult]
+
+
+# --- /v1/rewards -----------------------------------------------------------------------------
+
+
+class RewardItem(_Model):
+    id: str | None = None
+    prompt: str = ""
+    response: str
+    task: TaskName = "math"
+    reference: str | None = None
+    target_language: str | None = None
+    format_style: FormatStyleName | None = Field(
+        None, description="Overrides the request's and the server's format style."
+    )
+
+
+class RewardsRequest(_Model):
+    items: list[RewardItem]
+    weights: dict[str, float] | None = Field(
+        None, description="Weight per component; missing components weigh 1.0."
+    )
+    format_style: FormatStyleName | None = None
+    options: MathOptions = Field(default_factory=MathOptions)
+
+
+class RewardResult(_Model):
+    id: str | None = None
+    reward: float | None = None
+    components: dict[str, float] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
+    error: ItemError | None = None
+
+
+class RewardsResponse(_Model):
+    results: list[RewardResult]
+
+
+# --- /get_reward (OpenRLHF's remote reward protocol) ----------------------------------------
+
+
+class OpenRLHFRequest(BaseModel):
+    # OpenRLHF may add fields of its own: accept and ignore them.
+    model_config = ConfigDict(extra="ignore")
+
+    query: list[str] = Field(description="Prompt + response, one per sample.")
+    prompts: list[str] | None = None
+    labels: list[str] | None = Field(None, description="Math references, one per sample.")
+
+
+class OpenRLHFResponse(_Model):
+    rewards: list[float | None]
+    scores: list[float | None]
+    extra_logs: dict[str, list[float | None]]
+    errors: list[ItemError | None] = Field(
+        default_factory=list, description="Per sample: why its reward is null, if it is."
+    )
+
+
+# --- health ----------------------------------------------------------------------------------
+
+
+class Health(_Model):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(_Model):
+    ready: bool
+    workers: dict[str, Any]
+    cache: dict[str, int]

@@ -1,0 +1,93 @@
+"""Grading worker processes with a hard wall-clock limit and a memory cap per item.
+
+Grading symbolic math can run away (a tower of powers, a huge factorial) and no timeout that
+lives inside the grading process is reliable: ``signal.alarm`` only works in the main thread,
+and C code inside sympy/gmpy ignores it. So grading runs in a pebble ``ProcessPool``: a worker
+that overruns its item's limit is killed and replaced, and only that item fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import multiprocessing
+import resource
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pebble import ProcessExpired, ProcessPool
+
+from verifier_service.errors import (
+    GradingResourceError,
+    GradingTimeoutError,
+    VerifierError,
+    WorkerCrashedError,
+)
+
+T = TypeVar("T")
+
+# Imported once by the fork server, so a replacement worker starts in milliseconds, not the
+# second it takes to import sympy and the LaTeX parser.
+_PRELOAD = ["verifier_service.engine.math"]
+
+
+def _init_worker(memory_mb: int) -> None:
+    limit = memory_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # Warm the parser's lazily built tables so the first real item is not the slow one.
+    from verifier_service.engine.math import verify
+
+    verify("\\boxed{\\frac{1}{2}}", "0.5")
+
+
+class WorkerPool:
+    """A pool of killable grading processes.
+
+    ``call`` runs a picklable function in a worker and converts every way it can go wrong
+    into a ``VerifierError`` with a code: the caller never sees a pebble or pickling error.
+    """
+
+    def __init__(self, *, workers: int, memory_mb: int) -> None:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_PRELOAD)
+        self.workers = workers
+        self._pool = ProcessPool(
+            max_workers=workers,
+            initializer=_init_worker,
+            initargs=(memory_mb,),
+            context=context,
+        )
+        self.in_flight = 0
+
+    @property
+    def active(self) -> bool:
+        return bool(self._pool.active)
+
+    async def call(
+        self, function: Callable[..., T], *args: Any, timeout: float, **kwargs: Any
+    ) -> T:
+        """Run ``function(*args, **kwargs)`` in a worker, killed past ``timeout`` seconds."""
+        future = self._pool.schedule(function, args=args, kwargs=kwargs, timeout=timeout)
+        self.in_flight += 1
+        try:
+            return await asyncio.wrap_future(future)
+        except concurrent.futures.TimeoutError as exc:
+            raise GradingTimeoutError(
+                f"grading took longer than {timeout:g} s; the worker was stopped"
+            ) from exc
+        except MemoryError as exc:
+            raise GradingResourceError("grading ran out of its memory allowance") from exc
+        except ProcessExpired as exc:
+            raise WorkerCrashedError(
+                f"the grading worker died (exit code {exc.exitcode}); it was replaced"
+            ) from exc
+        except VerifierError:
+            raise
+        except Exception as exc:  # a grader bug must still come back as a per-item error
+            raise VerifierError(f"grading failed: {type(exc).__name__}: {exc}") from exc
+        finally:
+            self.in_flight -= 1
+
+    def close(self) -> None:
+        self._pool.stop()
+        self._pool.join(timeout=5)
