@@ -60,7 +60,7 @@ def test_workers_call_returns_value_with_kwargs(pool: WorkerPool) -> None:
 
 
 def test_workers_timeout_kills_and_replaces_worker(pool: WorkerPool) -> None:
-    with pytest.raises(GradingTimeoutError, match="longer than 0.5 s"):
+    with pytest.raises(GradingTimeoutError, match=r"longer than 0\.5 s"):
         _run(pool.call(_sleep_forever, timeout=0.5))
     # The pool keeps working after the kill.
     assert _run(pool.call(_add, 2, 2, timeout=10)) == 4
