@@ -1,0 +1,1 @@
+"""The sandbox image's recipe: Dockerfile, offline builder, package list, Docker bootstrap."""
