@@ -23,8 +23,18 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: install lint
+test: install lint docker sandbox-image
 	$(VENV)/bin/pytest
+
+.PHONY: docker sandbox-image
+
+# A Docker engine that answers (installs docker.io and starts dockerd when missing).
+docker:
+	sandbox/image/ensure_docker.sh
+
+# The sandbox image, built offline only when missing or when its recipe changed (tag = hash).
+sandbox-image: docker
+	sandbox/image/build_image.sh
 
 bench: install
 	$(PY) benchmarks/math_bench.py
