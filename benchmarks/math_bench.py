@@ -34,7 +34,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +79,23 @@ class BatchRun:
 
 
 @dataclass(frozen=True)
+class ItemOutcome:
+    """One pathological item graded alone: seconds (None when killed), verdict or error."""
+
+    seconds: float | None
+    verdict: str
+    within_budget: bool = True
+
+
+@dataclass(frozen=True)
 class PathologicalRow:
     name: str
     truth: bool | None
     ours_s: float
     ours_outcome: str
     ours_within_budget: bool
-    theirs_s: float | None
-    theirs_outcome: str
+    theirs_s: float | None = None
+    theirs_outcome: str = "not run"
 
 
 # --- Math-Verify ----------------------------------------------------------------------------
@@ -128,8 +137,8 @@ print(json.dumps({"correct": bool(ok), "seconds": time.perf_counter() - t0}))
 """
 
 
-def run_math_verify_isolated(item: PathologicalItem, *, cap_s: float) -> tuple[float | None, str]:
-    """Grade one item in a fresh subprocess killed after ``cap_s``; (seconds, outcome)."""
+def run_math_verify_isolated(item: PathologicalItem, *, cap_s: float) -> ItemOutcome:
+    """Grade one item in a fresh subprocess killed after ``cap_s`` (import time excluded)."""
     payload = json.dumps({"response": item.response, "reference": item.reference})
     start = time.perf_counter()
     try:
@@ -142,12 +151,12 @@ def run_math_verify_isolated(item: PathologicalItem, *, cap_s: float) -> tuple[f
             preexec_fn=_limit_memory,
         )
     except subprocess.TimeoutExpired:
-        return None, f"hung (killed at {cap_s:.0f} s)"
+        return ItemOutcome(None, f"hung (killed at {cap_s:.0f} s)", False)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return time.perf_counter() - start, f"crashed: {last[:60]}"
+        return ItemOutcome(time.perf_counter() - start, f"crashed: {last[:60]}")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    return result["seconds"], "correct" if result["correct"] else "incorrect"
+    return ItemOutcome(result["seconds"], "correct" if result["correct"] else "incorrect")
 
 
 def _limit_memory() -> None:
@@ -253,17 +262,15 @@ def _ours_run(
     return BatchRun("ours, HTTP", mode, run, wall, len(batch) / wall, accuracy, verdicts=verdicts)
 
 
-def run_ours_isolated(
-    url: str, item: PathologicalItem, *, timeout_s: float
-) -> tuple[float, str, bool]:
-    """POST one item alone; (seconds, outcome, answered within timeout + 1 s)."""
+def run_ours_isolated(url: str, item: PathologicalItem, *, timeout_s: float) -> ItemOutcome:
+    """POST one item alone, timed end to end; in budget when answered within timeout + 1 s."""
     body = {"items": [{"response": item.response, "reference": item.reference}]}
     start = time.perf_counter()
     try:
         response = httpx.post(f"{url}/v1/math/verify", json=body, timeout=timeout_s + 60)
     except httpx.TimeoutException:
         elapsed = time.perf_counter() - start
-        return elapsed, "no answer (client gave up)", False
+        return ItemOutcome(elapsed, "no answer (client gave up)", False)
     elapsed = time.perf_counter() - start
     if response.status_code != 200:
         outcome = f"HTTP {response.status_code}"
@@ -273,7 +280,7 @@ def run_ours_isolated(
             outcome = f"error: {result['error']['code']}"
         else:
             outcome = "correct" if result["correct"] else "incorrect"
-    return elapsed, outcome, elapsed <= timeout_s + 1.0
+    return ItemOutcome(elapsed, outcome, elapsed <= timeout_s + 1.0)
 
 
 # --- scoring --------------------------------------------------------------------------------
@@ -344,21 +351,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_pathological_ours(url: str, timeout_s: float) -> list[PathologicalRow]:
     rows = []
     for item in pathological_items():
-        seconds, outcome, within = run_ours_isolated(url, item, timeout_s=timeout_s)
-        console.print(f"  ours {item.name}: {seconds:.2f} s, {outcome}")
-        rows.append(PathologicalRow(item.name, item.correct, seconds, outcome, within, None, ""))
+        ours = run_ours_isolated(url, item, timeout_s=timeout_s)
+        console.print(f"  ours {item.name}: {ours.seconds:.2f} s, {ours.verdict}")
+        rows.append(
+            PathologicalRow(
+                item.name, item.correct, ours.seconds or 0.0, ours.verdict, ours.within_budget
+            )
+        )
     return rows
 
 
 def _run_pathological_theirs(rows: list[PathologicalRow], *, cap_s: float) -> list[PathologicalRow]:
     out = []
     for row, item in zip(rows, pathological_items(), strict=True):
-        seconds, outcome = run_math_verify_isolated(item, cap_s=cap_s)
-        shown = "-" if seconds is None else f"{seconds:.2f} s"
-        console.print(f"  Math-Verify {item.name}: {shown}, {outcome}")
-        out.append(
-            PathologicalRow(**{**asdict(row), "theirs_s": seconds, "theirs_outcome": outcome})
-        )
+        theirs = run_math_verify_isolated(item, cap_s=cap_s)
+        shown = "-" if theirs.seconds is None else f"{theirs.seconds:.2f} s"
+        console.print(f"  Math-Verify {item.name}: {shown}, {theirs.verdict}")
+        out.append(replace(row, theirs_s=theirs.seconds, theirs_outcome=theirs.verdict))
     return out
 
 
@@ -431,7 +440,8 @@ def _print_kind_table(batch: Sequence[Sample], runs: list[BatchRun]) -> None:
 
 def _print_pathological_table(rows: list[PathologicalRow], timeout_s: float) -> None:
     table = Table(
-        title=f"Pathological inputs, one per request (ours: budget {timeout_s:g} s + 1 s)"
+        title=f"Pathological inputs, one at a time (ours: one HTTP request each, end to end, "
+        f"budget {timeout_s:g} s + 1 s; Math-Verify: grading time in its own subprocess)"
     )
     for column in (
         "item",
