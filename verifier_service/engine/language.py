@@ -274,66 +274,57 @@ _LATIN = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
 _CYRILLIC = "\u0400-\u052f\u1c80-\u1c8f\u2de0-\u2dff\ua640-\ua69f"
 # Combining marks and the Indic/Southeast Asian blocks, whose vowel signs are not \w.
 _MARKS = "\u0300-\u036f\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u0900-\u0eff\u1000-\u109f"
-_KNOWN = _HAN + _KANA + _HANGUL + _LATIN + _CYRILLIC + "0-9_"
+_KNOWN = _HAN + _KANA + _HANGUL + _LATIN + _CYRILLIC + "\\d_"
+_OTHER_LETTER = f"[^\\W{_KNOWN}]"
 # Word joiners inside an alphabetic word: don't, l'homme, well-known.
 _JOIN = "'\u2019\\-"
-_TOKEN = re.compile(
+# Characters that join the words of one alphabetic run: anything but a letter, a line break or
+# a sentence mark followed by a space.
+_GLUE = "[^\\w\\n.!?;:\u3002\uff01\uff1f\uff1b]|[.!?;:](?!\\s|\\Z)"
+_SEGMENT = re.compile(
     f"(?P<han>[{_HAN}]+)|(?P<kana>[{_KANA}]+)|(?P<hangul>[{_HANGUL}]+)"
-    f"|(?P<latin>[{_LATIN}0-9_]+(?:[{_JOIN}][{_LATIN}0-9_]+)*)"
-    f"|(?P<cyrillic>[{_CYRILLIC}0-9_]+(?:[{_JOIN}][{_CYRILLIC}0-9_]+)*)"
-    f"|(?P<other>(?:(?![{_KNOWN}])\\w|[{_MARKS}])+)"
+    f"|(?P<latin>[{_LATIN}](?:[{_LATIN}0-9_]|{_GLUE})*)"
+    f"|(?P<cyrillic>[{_CYRILLIC}](?:[{_CYRILLIC}0-9_]|{_GLUE})*)"
+    f"|(?P<other>{_OTHER_LETTER}(?:{_OTHER_LETTER}|[0-9_]|{_GLUE})*)"
 )
-_NOT_A_WORD = re.compile(r"[\d_]")
-_SENTENCE_BREAK = re.compile(r"[\n.!?;:\u3002\uff01\uff1f\uff1b]")
-_JOINERS = re.compile(f"[{_JOIN}]")
+# A word is a letter run not touching a digit or underscore (so not x2, 3rd, my_var).
+_WORDS = {
+    Script.LATIN: re.compile(f"(?<![{_LATIN}0-9_])[{_LATIN}]+(?:[{_JOIN}][{_LATIN}]+)*(?![0-9_])"),
+    Script.CYRILLIC: re.compile(
+        f"(?<![{_CYRILLIC}0-9_])[{_CYRILLIC}]+(?:[{_JOIN}][{_CYRILLIC}]+)*(?![0-9_])"
+    ),
+    Script.OTHER: re.compile(f"(?:{_OTHER_LETTER}|(?!\\d)[{_MARKS}])+"),
+}
+_SCRIPT_OF = {script.value: script for script in Script}
+_SENTENCE_MARKS = frozenset(".!?;:")
 
 
 def split_script_runs(text: str, *, options: LanguageOptions = DEFAULT) -> tuple[ScriptRun, ...]:
     """Split prose into runs of one script each (strip code and math first).
 
     Han/kana/Hangul runs hold one character per word. Alphabetic runs end at another script,
-    a line break or a sentence end; numbers, identifiers and too-short words are left out.
+    a line break or a sentence end; numbers, identifiers and words shorter than
+    ``min_word_letters`` characters are left out.
     """
-    text = unicodedata.normalize("NFKC", text)
+    return _split_runs(unicodedata.normalize("NFKC", text), options.min_word_letters)
+
+
+def _split_runs(text: str, min_letters: int) -> tuple[ScriptRun, ...]:
     runs: list[ScriptRun] = []
-    words: list[str] = []
-    script = Script.OTHER
-    run_start = run_end = previous_end = 0
-    for match in _TOKEN.finditer(text):
-        token_script = Script(match.lastgroup or Script.OTHER)
-        broken = _SENTENCE_BREAK.search(text, previous_end, match.start()) is not None
-        previous_end = match.end()
-        if words and (broken or token_script != script):
-            runs.append(ScriptRun(script, tuple(words), text[run_start:run_end]))
-            words = []
-        token = match.group()
-        if token_script in _CHARACTER_SCRIPTS:
-            runs.append(ScriptRun(token_script, tuple(token), token))
-            script = token_script
-        elif _is_word(token, options.min_word_letters):
-            if not words:
-                run_start = match.start()
-            words.append(token)
-            script = token_script
-            # The run's text reaches the sentence mark after its last word, if any.
-            run_end = _end_of_clause(text, match.end())
-    if words:
-        runs.append(ScriptRun(script, tuple(words), text[run_start:run_end]))
+    for segment in _SEGMENT.finditer(text):
+        script = _SCRIPT_OF[segment.lastgroup or "other"]
+        if script in _CHARACTER_SCRIPTS:
+            chars = segment.group()
+            runs.append(ScriptRun(script, tuple(chars), chars))
+            continue
+        start, end = segment.span()
+        found = _WORDS[script].findall(text, start, end)
+        words = tuple(word for word in found if len(word) >= min_letters)
+        if words:
+            # The run keeps its sentence mark: fastText reads "Wait, let me check." better.
+            end += text[end : end + 1] in _SENTENCE_MARKS
+            runs.append(ScriptRun(script, words, text[start:end].rstrip()))
     return tuple(runs)
-
-
-_CLAUSE_END = re.compile(r"[^\S\n]*[.!?,;:]")
-
-
-def _end_of_clause(text: str, end: int) -> int:
-    mark = _CLAUSE_END.match(text, end)
-    return end if mark is None else mark.end()
-
-
-def _is_word(token: str, min_letters: int) -> bool:
-    if _NOT_A_WORD.search(token) is not None:
-        return False
-    return len(token) >= min_letters and len(_JOINERS.sub("", token)) >= min_letters
 
 
 # --- labelling -------------------------------------------------------------------------------
@@ -365,7 +356,7 @@ def language_consistency(
         text = reasoning_part(text)
     # Full-width letters and dollar signs, ligatures and compatibility ideographs fold first.
     text = unicodedata.normalize("NFKC", text)
-    runs = split_script_runs(strip_non_prose(text), options=options)
+    runs = _split_runs(strip_non_prose(text), options.min_word_letters)
     counts = _count_words(runs, options)
     total = sum(counts.values())
     if total == 0:
