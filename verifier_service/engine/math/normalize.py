@@ -34,7 +34,9 @@ _LEFT_RIGHT_RE = re.compile(
     r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*(\\[{}|]|[()\[\]|.]|\\[lr]?[vV]ert)?"
 )
 _SPACING_RE = re.compile(r"(?<!\\)\\(?:[,;:> ]|quad|qquad|displaystyle|textstyle)|~")
-_THIN_THOUSANDS_RE = re.compile(r"(\d)\s*(?:,\s*\\!|\{\s*,\s*\})\s*(?=\d{3}(?!\d))")
+_THIN_THOUSANDS_RE = re.compile(
+    r"(\d)\s*(?:,\s*\\!|\{\s*,\s*\}|(?<=\d)\\,)\s*(?=\d{3}(?!\d))"
+)
 # Escapes that a non-raw string turned into control characters (\frac as form feed + "rac").
 _CONTROL_ESCAPES = (("\x0c", "\\f"), ("\x08", "\\b"), ("\x07", "\\a"), ("\x0b", "\\v"))
 _CONTROL_LETTER_RE = re.compile(r"\t(?=[a-z])|\r(?=ight|ho)")
@@ -251,7 +253,9 @@ def _take_unit(text: str) -> tuple[str, str | None]:
     match = _BARE_UNIT_RE.match(text)
     if match:
         unit_text = match.group("unit").lower()
-        if unit_text not in _AMBIGUOUS_BARE_UNITS or match.group("space"):
+        # "5m" may be 5 times m; "5 m" and "5m²" are units.
+        glued_power = (match.group("power") or "") in ("²", "³")
+        if unit_text not in _AMBIGUOUS_BARE_UNITS or match.group("space") or glued_power:
             return match.group("value").strip(), canonical_unit(
                 unit_text + (match.group("power") or "")
             )
@@ -260,9 +264,6 @@ def _take_unit(text: str) -> tuple[str, str | None]:
 
 def _rewrite_commands(text: str) -> str:
     """Rewrite LaTeX spellings to one form each (fractions, roots, spacing, text commands)."""
-    for control, escape in _CONTROL_ESCAPES:
-        text = text.replace(control, escape)
-    text = _CONTROL_LETTER_RE.sub(lambda m: "\\" + ("t" if m.group(0) == "\t" else "r"), text)
     text = _DOUBLED_COMMAND_RE.sub(r"\\", text)
     # Unescaped $ only delimits math ("$125$ miles", "$1$ and $2$"); \$ is a currency.
     text = re.sub(r"(?<!\\)\$", " ", text)
@@ -299,9 +300,16 @@ def _unwrap_text_commands(text: str) -> str:
     return " ".join(text.split())
 
 
+def _restore_escapes(text: str) -> str:
+    """Undo control characters that stand for lost backslashes (form feed + "rac" is \\frac)."""
+    for control, escape in _CONTROL_ESCAPES:
+        text = text.replace(control, escape)
+    return _CONTROL_LETTER_RE.sub(lambda m: "\\" + ("t" if m.group(0) == "\t" else "r"), text)
+
+
 def normalize_answer(text: str) -> NormalizedAnswer:
     """Normalise an answer's text and take its unit off (see the module docstring)."""
-    text = _rewrite_commands(strip_wrappers(text))
+    text = _rewrite_commands(strip_wrappers(_restore_escapes(text)))
     value, unit = _take_unit(text)
     value = _unwrap_text_commands(value)
     if unit is None:
