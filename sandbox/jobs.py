@@ -67,6 +67,7 @@ def _test_limits(limits: Limits, *, address_space: bool) -> dict[str, Any]:
         "wall_s": limits.wall_s,
         "output_bytes": limits.output_bytes,
         "file_bytes": FILE_SIZE_BYTES,
+        "memory_bytes": limits.memory_mb << 20,
         "stack_bytes": max(limits.memory_mb, 64) << 20,
         "address_space_bytes": (limits.memory_mb << 20) if address_space else None,
     }
@@ -147,6 +148,8 @@ def _runtime_verdict(report: dict[str, Any], job: Job) -> tuple[Verdict, str] | 
     limits = job.limits
     if report["stopped_by"] == "output":
         return Verdict.OLE, f"output exceeded {limits.output_bytes} bytes"
+    if report["stopped_by"] == "memory":
+        return Verdict.MLE, f"memory exceeded {limits.memory_mb} MB"
     if report["stopped_by"] == "time":
         return Verdict.TLE, f"wall time exceeded {limits.wall_s:g}s"
     if report["oom_killed"] or report["max_rss_kb"] > limits.memory_mb * 1024:

@@ -33,6 +33,7 @@ LABEL = "io.verifier.sandbox"
 SANDBOX_UID = 10001
 WORK_ROOT = "/work"
 _RUNNER_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"]
+_MEMORY_USAGE = ["/sys/fs/cgroup/memory.stat", "/sys/fs/cgroup/memory/memory.stat"]
 _OOM_EVENTS = ["/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"]
 
 
@@ -60,7 +61,8 @@ class DockerSettings:
     pids_limit: int = 64
     work_mb: int = 64  # tmpfs work dir; it is charged to the container's memory too
     # Compilers (g++, javac, rustc) need more than small test limits: a container gets at least
-    # this much; a test is still MLE above its own limit (peak RSS or the cgroup's OOM kill).
+    # this much; a test is still MLE above its own limit (the runner samples the cgroup's usage
+    # every 5 ms and kills past it; peak RSS and the cgroup's OOM kills count too).
     memory_floor_mb: int = 512
     memory_headroom_mb: int = 96  # the runner and the tmpfs work dir
 
@@ -77,6 +79,7 @@ def _runner_config() -> dict[str, Any]:
         "work_root": WORK_ROOT,
         "kill_namespace": True,
         "oom_events_files": _OOM_EVENTS,
+        "memory_usage_files": _MEMORY_USAGE,
         "env": {
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "C.UTF-8",

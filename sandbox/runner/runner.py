@@ -46,6 +46,8 @@ _PR_SET_CHILD_SUBREAPER = 36
 _READ_CHUNK = 1 << 16
 _CHANNEL_CAP = 16 * 1024 * 1024
 _KILL_GRACE_S = 3.0
+_MEMORY_SAMPLE_MS = 5
+_MEMORY_KEYS = {"anon", "rss", "shmem"}  # memory.stat keys of cgroup v2 (anon) and v1 (rss)
 
 
 class _Frames:
@@ -114,6 +116,9 @@ class _Sandbox:
         self.oom_events = next(
             (path for path in config.get("oom_events_files", []) if os.path.exists(path)), None
         )
+        self.memory_usage = next(
+            (path for path in config.get("memory_usage_files", []) if os.path.exists(path)), None
+        )
         self.nproc: int | None = config.get("nproc")
         self.env: dict[str, str] = config.get("env", {})
 
@@ -131,6 +136,23 @@ class _Sandbox:
         except OSError:
             return 0
         return 0
+
+    def memory_used(self) -> int | None:
+        """Bytes the sandbox's cgroup uses now (processes and work dir), if it can be read."""
+        if not self.memory_usage:
+            return None
+        # Anonymous memory plus tmpfs files; not the page cache (the JVM's mapped modules are
+        # shared and cached, and charging them would turn Java's startup into MLE).
+        used = 0
+        try:
+            with open(self.memory_usage) as handle:
+                for line in handle:
+                    key, _, value = line.partition(" ")
+                    if key in _MEMORY_KEYS:
+                        used += int(value)
+        except (OSError, ValueError):
+            return None
+        return used
 
     def _reap(self) -> bool:
         """Reap exited children; True when no child at all is left."""
@@ -328,6 +350,11 @@ def _run_program(
     if pidfd is not None:
         poller.register(pidfd, select.POLLIN)
     deadline = start + limits["wall_s"]
+    # The cgroup's usage is sampled while the program runs, so a memory bomb stops at its own
+    # limit rather than at the container's (which leaves room for compilers).
+    baseline = sandbox.memory_used()
+    memory_cap = limits.get("memory_bytes")
+    watch_memory = baseline is not None and memory_cap is not None
     stopped_by: str | None = None
     status: int | None = None
     usage = None
@@ -338,6 +365,8 @@ def _run_program(
             stopped_by = "time"
             break
         timeout_ms = remaining * 1000 if pidfd is not None else min(remaining * 1000, 5)
+        if watch_memory:
+            timeout_ms = min(timeout_ms, _MEMORY_SAMPLE_MS)
         for fd, _event in poller.poll(max(1, math.ceil(timeout_ms))):
             if fd == pidfd:
                 continue
@@ -355,6 +384,10 @@ def _run_program(
             sizes[name] += len(data)
             if sizes[name] > caps[name]:
                 stopped_by = "output"
+        if watch_memory:
+            used = sandbox.memory_used()
+            if used is not None and used - (baseline or 0) > (memory_cap or 0):
+                stopped_by = "memory"
         if stopped_by:
             break
         waited, wait_status, wait_usage = os.wait4(pid, os.WNOHANG)
