@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -322,6 +324,24 @@ def test_known_languages_are_the_model_labels() -> None:
     labels = {entry["lang"] for entry in language._language_detector().detect("hello", k=400)}
     assert len(KNOWN_LANGUAGES) == 176
     assert labels <= KNOWN_LANGUAGES
+
+
+def test_language_detector_loads_lazily_and_offline() -> None:
+    script = (
+        "import socket\n"
+        "def refuse(*args, **kwargs):\n"
+        "    raise OSError('network used')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "from verifier_service.engine import language\n"
+        "assert language._detector is None\n"
+        "print(language.language_consistency('We need to compute the sum.', target='en').score)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1.0"
 
 
 def test_language_detector_is_loaded_once() -> None:
