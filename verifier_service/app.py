@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = WorkerPool(workers=settings.workers, memory_mb=settings.worker_memory_mb)
         app.state.grader = Grader(settings, pool, metrics)
+        await pool.start()
         try:
             yield
         finally:

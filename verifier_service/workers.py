@@ -26,18 +26,18 @@ from verifier_service.errors import (
 
 T = TypeVar("T")
 
-# Imported once by the fork server, so a replacement worker starts in milliseconds, not the
-# second it takes to import sympy and the LaTeX parser.
-_PRELOAD = ["verifier_service.engine.math"]
+# Imported once by the fork server, so a worker (also the replacement of a killed one) starts
+# in milliseconds with sympy and the LaTeX parser imported and warm, not in a second or two.
+_PRELOAD = ["verifier_service.warmup"]
+
+
+def _noop() -> None:
+    return None
 
 
 def _init_worker(memory_mb: int) -> None:
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    # Warm the parser's lazily built tables so the first real item is not the slow one.
-    from verifier_service.engine.math import verify
-
-    verify("\\boxed{\\frac{1}{2}}", "0.5")
 
 
 class WorkerPool:
@@ -58,6 +58,10 @@ class WorkerPool:
             context=context,
         )
         self.in_flight = 0
+
+    async def start(self) -> None:
+        """Start the workers now (pebble starts them lazily) so no request pays for it."""
+        await self.call(_noop, timeout=120)
 
     @property
     def active(self) -> bool:
