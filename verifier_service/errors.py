@@ -8,6 +8,7 @@
     ├── WorkerCrashedError      worker_crashed     the grading worker died for another reason
     ├── SandboxError            sandbox_error      the sandbox failed (never the program's)
     └── JudgeError              judge_error        the judge failed or is not configured
+        └── JudgeUnparseableError  judge_unparseable  the judge's reply holds no strict verdict
 
 Outcomes (a wrong answer, a refused prediction) are values in results, not errors. Errors are
 per item: they are converted to ``{"code", "message"}`` at the HTTP boundary and never fail a
@@ -56,3 +57,7 @@ class SandboxError(VerifierError):
 
 class JudgeError(VerifierError):
     code = "judge_error"
+
+
+class JudgeUnparseableError(JudgeError):
+    code = "judge_unparseable"
