@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sympy
 
 from verifier_service.engine.math.config import DEFAULT_MATH_CONFIG, MathConfig
-from verifier_service.engine.math.parse import AnswerParseError, ParsedAnswer, parse_value
+from verifier_service.engine.math.parse import AnswerParseError, ParsedAnswer, parse_value, show
 
 __all__ = [
     "Verdict",
@@ -116,9 +116,11 @@ def compare_numbers(
     """Two numbers: exact rational equality, or within half a unit of a decimal reference."""
     assert isinstance(pred.value, sympy.Rational) and isinstance(ref.value, sympy.Rational)
     if pred.value == ref.value:
-        return Verdict(True, "numeric_equal", f"{pred.value} equals {ref.value} exactly")
+        return Verdict(
+            True, "numeric_equal", f"{show(pred.value)} equals {show(ref.value)} exactly"
+        )
     return _compare_inexact(pred, ref, config) or Verdict(
-        False, "numeric_unequal", f"{pred.value} is not {ref.value}"
+        False, "numeric_unequal", f"{show(pred.value)} is not {show(ref.value)}"
     )
 
 
@@ -131,9 +133,11 @@ def compare_expressions(
     if inexact is not None and inexact.correct:
         return inexact
     if exprs_equal(pred.value, ref.value):
-        return Verdict(True, "symbolic_equal", f"{pred.value} - ({ref.value}) simplifies to 0")
+        return Verdict(
+            True, "symbolic_equal", f"{show(pred.value)} - ({show(ref.value)}) simplifies to 0"
+        )
     return inexact or Verdict(
-        False, "symbolic_unequal", f"{pred.value} - ({ref.value}) is not proven to be 0"
+        False, "symbolic_unequal", f"{show(pred.value)} - ({show(ref.value)}) is not proven to be 0"
     )
 
 
@@ -162,7 +166,7 @@ def _compare_inexact(pred: ParsedAnswer, ref: ParsedAnswer, config: MathConfig) 
         tolerance = sympy.Rational(1, 2 * 10**pred.places)
         difference = _numeric_distance(pred.value, ref.value, pred.places + 20)
         if difference is not None and difference <= tolerance:
-            return Verdict(True, "rounded_decimal", f"{pred.text} is {ref.value} rounded")
+            return Verdict(True, "rounded_decimal", f"{pred.text} is {show(ref.value)} rounded")
     return None
 
 

@@ -23,9 +23,10 @@ from latex2sympy2_extended import latex2sympy
 from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 
 from verifier_service.engine.math.config import DEFAULT_MATH_CONFIG, MathConfig
+from verifier_service.engine.math.latex_subset import OutsideSubset, parse_latex_subset
 from verifier_service.engine.math.normalize import normalize_answer
 
-__all__ = ["AnswerParseError", "ParsedAnswer", "Role", "parse_answer"]
+__all__ = ["AnswerParseError", "ParsedAnswer", "Role", "parse_answer", "show"]
 
 Role = Literal["prediction", "reference"]
 
@@ -77,7 +78,7 @@ class ParsedAnswer:
     def _describe_body(self) -> str:
         inner = ", ".join(item.describe() for item in self.items)
         if self.kind in ("number", "expression"):
-            return str(self.value)
+            return show(self.value)
         if self.kind in ("text", "choice"):
             return repr(self.value)
         if self.kind == "set":
@@ -108,6 +109,15 @@ class ParsedAnswer:
         if self.kind == "alternatives":
             return " or ".join(item.describe() for item in self.items)
         return self.text
+
+
+def show(value: object, limit: int = 120) -> str:
+    """``str(value)`` cut to ``limit`` characters (huge integers cannot even be printed)."""
+    try:
+        text = str(value)
+    except ValueError:  # Python refuses to print integers of more than 4300 digits
+        return f"<a {type(value).__name__} too large to print>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_answer(
@@ -534,7 +544,10 @@ def parse_value(text: str, config: MathConfig = DEFAULT_MATH_CONFIG) -> ParsedAn
         return _text_node(text)  # 204_5 is a numeral in base 5, compared as written
     if _is_wordy(text):
         return _text_node(text)
-    expr = _latex_to_sympy(text, config)
+    try:
+        expr = parse_latex_subset(text, max_exponent=config.max_exponent)
+    except OutsideSubset:
+        expr = _latex_to_sympy(text, config)
     if isinstance(expr, sympy.Rational):
         return ParsedAnswer("number", text, value=expr)
     if expr.has(sympy.zoo, sympy.nan):
@@ -583,13 +596,34 @@ def _latex_to_sympy(text: str, config: MathConfig) -> sympy.Expr:
     if not isinstance(expr, sympy.Expr):
         raise AnswerParseError(f"{text!r} is a {type(expr).__name__}, not a value")
     _check_tree_limits(expr, config)
-    return expr
+    return _evaluate(expr)
+
+
+def _evaluate(expr: sympy.Basic) -> sympy.Expr:
+    """Rebuild the parser's unevaluated tree with ordinary evaluation (5*sqrt(11) - sqrt(275)
+    becomes 0). Only constructors run: sums and integrals are not carried out."""
+    if not expr.args or isinstance(expr, sympy.Symbol):
+        return expr
+    try:
+        return expr.func(*(_evaluate(arg) for arg in expr.args))
+    except (TypeError, ValueError):
+        return expr
 
 
 def _check_tree_limits(expr: sympy.Basic, config: MathConfig) -> None:
     """Refuse parsed trees whose evaluation would not finish (bottom-up, so it is cheap)."""
     for node in sympy.postorder_traversal(expr):
-        if isinstance(node, sympy.Pow) and not node.exp.free_symbols and not node.exp.is_Rational:
+        if isinstance(node, sympy.Pow) and not node.exp.free_symbols and not node.base.free_symbols:
+            _check_magnitude(node.exp, config.max_exponent, "exponent")
+            base = abs(sympy.N(node.base, 15))
+            exponent = abs(sympy.N(node.exp, 15))
+            if (
+                base.is_comparable
+                and base > 1
+                and exponent * sympy.log(base, 10) > 10 * config.max_exponent
+            ):
+                raise AnswerParseError(f"power {show(node, 20)} is too large", refused=True)
+        elif isinstance(node, sympy.Pow) and not node.exp.free_symbols and not node.exp.is_Rational:
             _check_magnitude(node.exp, config.max_exponent, "exponent")
         elif (
             isinstance(node, sympy.Pow)
@@ -611,4 +645,4 @@ def _check_magnitude(expr: sympy.Basic, limit: int, what: str) -> None:
     except (TypeError, ValueError) as error:
         raise AnswerParseError(f"{what} {expr} cannot be bounded", refused=True) from error
     if not math.isfinite(abs(value)) or abs(value) > limit:
-        raise AnswerParseError(f"{what} {_short(str(expr))} (limit {limit})", refused=True)
+        raise AnswerParseError(f"{what} {show(expr, 20)} (limit {limit})", refused=True)
