@@ -8,6 +8,7 @@ import threading
 import time
 from typing import Any
 
+import httpx
 import pytest
 from fake_openai import FakeOpenAI, FakeReply, user_message
 
@@ -197,3 +198,28 @@ def test_openai_compat_model_id_names_model_and_settings() -> None:
     other = OpenAICompatBackend("http://127.0.0.1:1", "other")
     assert len({cold.model_id, warm.model_id, other.model_id}) == 3
     assert warm.temperature == 0.7
+
+
+@pytest.mark.parametrize(
+    ("attempt", "low", "high"),
+    [
+        pytest.param(0, 0.5, 1.0, id="first"),
+        pytest.param(1, 1.0, 2.0, id="doubled"),
+        pytest.param(5, 2.0, 4.0, id="capped"),
+    ],
+)
+def test_openai_compat_backoff_is_jittered_exponential(
+    attempt: int, low: float, high: float
+) -> None:
+    backend = OpenAICompatBackend("http://127.0.0.1:1", "m", backoff_s=1.0, backoff_max_s=4.0)
+    response = httpx.Response(503)
+    delays = {backend._backoff(attempt, response) for _ in range(50)}
+    assert all(low <= delay <= high for delay in delays)
+    assert len(delays) > 1  # jittered, not a fixed schedule
+
+
+def test_openai_compat_backoff_honours_retry_after_up_to_the_cap() -> None:
+    backend = OpenAICompatBackend("http://127.0.0.1:1", "m", backoff_s=0.1, backoff_max_s=4.0)
+    assert backend._backoff(0, httpx.Response(429, headers={"Retry-After": "3"})) == 3.0
+    assert backend._backoff(0, httpx.Response(429, headers={"Retry-After": "600"})) == 4.0
+    assert backend._backoff(0, httpx.Response(429, headers={"Retry-After": "soon"})) <= 0.1
