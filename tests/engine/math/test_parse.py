@@ -3,11 +3,28 @@ and what is refused before any parser runs."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+import sympy
+from latex2sympy2_extended import latex2sympy
 
 from verifier_service.engine.math.config import MathConfig
+from verifier_service.engine.math.latex_subset import OutsideSubset, parse_latex_subset
 from verifier_service.engine.math.normalize import canonical_unit, normalize_answer
-from verifier_service.engine.math.parse import AnswerParseError, parse_answer
+from verifier_service.engine.math.parse import (
+    _CONVERSION,
+    _DECIMAL_IN_TEXT_RE,
+    AnswerParseError,
+    _evaluate,
+    parse_answer,
+)
+
+
+def _exact_decimal(match: re.Match[str]) -> str:
+    digits = (match.group(1) or "0") + match.group(2)
+    return "{\\frac{" + str(int(digits)) + "}{1" + "0" * len(match.group(2)) + "}}"
+
 
 NORMALIZATION_CASES = [
     ("dfrac", r"\dfrac{1}{2}", r"\frac{1}{2}", None),
@@ -205,3 +222,51 @@ def test_parse_answer_rejects_what_does_not_parse(text: str) -> None:
     with pytest.raises(AnswerParseError) as caught:
         parse_answer(text)
     assert not caught.value.refused
+
+
+SUBSET_CASES = [
+    r"2x^2+3x-1",
+    r"\frac{\sqrt{3}}{2}",
+    r"1/2x",
+    r"x/3\sqrt{2}",
+    r"-\frac{1}{2}^x(x+1)",
+    r"\sqrt[3]{x}\cdot y",
+    r"2\pi r",
+    r"e^{2}",
+    r"(a+b)(a-b)",
+    r"3 \times 4 - 0.5",
+]
+
+
+@pytest.mark.parametrize("text", SUBSET_CASES, ids=SUBSET_CASES)
+def test_parse_latex_subset_agrees_with_the_full_parser(text: str) -> None:
+    full = _evaluate(
+        latex2sympy(
+            _DECIMAL_IN_TEXT_RE.sub(_exact_decimal, text),
+            normalization_config=None,
+            conversion_config=_CONVERSION,
+        )
+    )
+    assert sympy.simplify(parse_latex_subset(text) - full) == 0
+
+
+OUTSIDE_SUBSET_CASES = [
+    ("mixed-number", r"2\frac{1}{2}"),
+    ("braced-mixed-number", r"{2}\frac{1}{2}"),
+    ("unbraced-long-exponent", "x^23"),
+    ("function", "f(x)"),
+    ("factorial", "3!"),
+    ("subscript", "a_1"),
+    ("other-command", r"\sin x"),
+    ("huge-power", "10^{100000}"),
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [case[1] for case in OUTSIDE_SUBSET_CASES],
+    ids=[case[0] for case in OUTSIDE_SUBSET_CASES],
+)
+def test_parse_latex_subset_leaves_the_rest_to_the_full_parser(text: str) -> None:
+    with pytest.raises(OutsideSubset):
+        parse_latex_subset(text)
