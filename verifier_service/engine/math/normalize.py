@@ -34,9 +34,7 @@ _LEFT_RIGHT_RE = re.compile(
     r"\\(?:left|right|big|Big|bigg|Bigg)(?![a-zA-Z])\s*(\\[{}|]|[()\[\]|.]|\\[lr]?[vV]ert)?"
 )
 _SPACING_RE = re.compile(r"(?<!\\)\\(?:[,;:> ]|quad|qquad|displaystyle|textstyle)|~")
-_THIN_THOUSANDS_RE = re.compile(
-    r"(\d)\s*(?:,\s*\\!|\{\s*,\s*\}|(?<=\d)\\,)\s*(?=\d{3}(?!\d))"
-)
+_THIN_THOUSANDS_RE = re.compile(r"(\d)\s*(?:,\s*\\!|\{\s*,\s*\}|(?<=\d)\\,)\s*(?=\d{3}(?!\d))")
 # Escapes that a non-raw string turned into control characters (\frac as form feed + "rac").
 _CONTROL_ESCAPES = (("\x0c", "\\f"), ("\x08", "\\b"), ("\x07", "\\a"), ("\x0b", "\\v"))
 _CONTROL_LETTER_RE = re.compile(r"\t(?=[a-z])|\r(?=ight|ho)")
