@@ -14,6 +14,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from verifier_service import __version__
+from verifier_service.backends import build_judge_backend, judge_status, start_judge_backend
+from verifier_service.engine.judge import JudgeItem
 from verifier_service.errors import VerifierError
 from verifier_service.grading import Grader
 from verifier_service.metrics import Metrics
@@ -21,6 +23,12 @@ from verifier_service.middleware import BodyLimitMiddleware, MetricsMiddleware
 from verifier_service.schemas import (
     Health,
     ItemError,
+    JudgeRequest,
+    JudgeResponse,
+    JudgeResultModel,
+    LanguageRequest,
+    LanguageResponse,
+    LanguageResultModel,
     MathVerifyRequest,
     MathVerifyResponse,
     MathVerifyResult,
@@ -65,6 +73,12 @@ def _check_batch(settings: Settings, count: int) -> None:
 
 
 GraderDep = Annotated[Grader, Depends(_grader)]
+_JUDGE_FIELDS = ("question", "reference", "response")
+
+
+def _judge_error(grader: Grader, exc: VerifierError) -> JudgeResultModel:
+    grader.count_error("judge", exc)
+    return JudgeResultModel(error=ItemError(**exc.as_dict()))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -75,12 +89,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = WorkerPool(workers=settings.workers, memory_mb=settings.worker_memory_mb)
-        app.state.grader = Grader(settings, pool, metrics)
-        await pool.start()
+        judge = build_judge_backend(settings)
+        app.state.grader = Grader(settings, pool, metrics, judge)
         try:
+            await pool.start()
+            await start_judge_backend(judge)
             yield
         finally:
             pool.close()
+            if judge is not None:
+                await judge.aclose()
 
     app = FastAPI(
         title="verifier-service",
@@ -112,11 +130,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         grader: Grader = request.app.state.grader
-        ready = grader.pool.active
+        judge = await judge_status(grader.judge_backend)
+        ready = grader.pool.active and judge["ready"]
         body = Readiness(
             ready=ready,
             workers={"processes": grader.pool.workers, "in_flight": grader.pool.in_flight},
             cache={"entries": len(grader.cache), "capacity": grader.cache.capacity},
+            judge=judge,
         )
         return JSONResponse(status_code=200 if ready else 503, content=body.model_dump())
 
@@ -152,13 +172,62 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def rewards(body: RewardsRequest, grader: GraderDep) -> RewardsResponse:
         _check_batch(settings, len(body.items))
         config = grader.math_config(body.options.last_number_fallback)
-        results = await asyncio.gather(
-            *(
-                grader.reward(item, weights=body.weights, style=body.format_style, config=config)
-                for item in body.items
-            )
+        results = await grader.rewards(
+            body.items, weights=body.weights, style=body.format_style, config=config
         )
-        return RewardsResponse(results=list(results))
+        return RewardsResponse(results=results)
+
+    @app.post("/v1/language", dependencies=authed)
+    async def language(body: LanguageRequest, grader: GraderDep) -> LanguageResponse:
+        _check_batch(settings, len(body.items))
+
+        async def one(text: str, target: str) -> LanguageResultModel:
+            try:
+                result = await grader.score_language(text, target, reasoning_only=False)
+            except VerifierError as exc:
+                grader.count_error("language", exc)
+                return LanguageResultModel(error=ItemError(**exc.as_dict()))
+            return LanguageResultModel(
+                score=result.score,
+                counts=result.counts,
+                total_words=result.total_words,
+                reason=result.reason,
+            )
+
+        results = await asyncio.gather(*(one(i.text, i.target) for i in body.items))
+        return LanguageResponse(results=list(results))
+
+    @app.post("/v1/judge", dependencies=authed)
+    async def judge(body: JudgeRequest, grader: GraderDep) -> JudgeResponse:
+        _check_batch(settings, len(body.items))
+        results: list[JudgeResultModel | None] = [None] * len(body.items)
+        asked: list[int] = []
+        for index, item in enumerate(body.items):
+            try:
+                for name in ("question", "reference", "response"):
+                    grader.check_size(name, getattr(item, name))
+            except VerifierError as exc:
+                results[index] = _judge_error(grader, exc)
+            else:
+                asked.append(index)
+        items = [JudgeItem(*(getattr(body.items[i], k) for k in _JUDGE_FIELDS)) for i in asked]
+        try:
+            verdicts = await grader.judge(items, mode=body.mode or settings.judge_mode)
+        except VerifierError as exc:  # no judge configured: every item says so
+            for index in asked:
+                results[index] = _judge_error(grader, exc)
+        else:
+            for index, verdict in zip(asked, verdicts, strict=True):
+                results[index] = JudgeResultModel(
+                    correct=verdict.correct,
+                    verdict=verdict.verdict,
+                    raw=verdict.raw,
+                    decided_by=verdict.decided_by,
+                    reason=verdict.reason,
+                    deterministic=verdict.deterministic,
+                    error=ItemError(**verdict.error.as_dict()) if verdict.error else None,
+                )
+        return JudgeResponse(results=[r for r in results if r is not None])
 
     @app.post("/get_reward", dependencies=authed)
     async def get_reward(body: OpenRLHFRequest, grader: GraderDep) -> OpenRLHFResponse:
@@ -179,9 +248,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             response = query[len(prompt) :] if prompt and query.startswith(prompt) else query
             items.append(RewardItem(prompt=prompt, response=response, reference=body.labels[index]))
         config = grader.math_config(None)
-        results = await asyncio.gather(
-            *(grader.reward(item, weights=None, style=None, config=config) for item in items)
-        )
+        results = await grader.rewards(items, weights=None, style=None, config=config)
         return OpenRLHFResponse(
             rewards=[r.reward for r in results],
             scores=[r.components.get("accuracy") for r in results],

@@ -8,7 +8,8 @@
     ├── WorkerCrashedError      worker_crashed     the grading worker died for another reason
     ├── SandboxError            sandbox_error      the sandbox failed (never the program's)
     └── JudgeError              judge_error        the judge failed or is not configured
-        └── JudgeUnparseableError  judge_unparseable  the judge's reply holds no strict verdict
+        ├── JudgeUnparseableError   judge_unparseable     no strict verdict in the reply
+        └── JudgeNotConfiguredError judge_not_configured  the server has no judge
 
 Outcomes (a wrong answer, a refused prediction) are values in results, not errors. Errors are
 per item: they are converted to ``{"code", "message"}`` at the HTTP boundary and never fail a
@@ -61,3 +62,7 @@ class JudgeError(VerifierError):
 
 class JudgeUnparseableError(JudgeError):
     code = "judge_unparseable"
+
+
+class JudgeNotConfiguredError(JudgeError):
+    code = "judge_not_configured"

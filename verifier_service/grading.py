@@ -2,21 +2,39 @@
 
 The engine's pure functions decide; this module adds what a service needs around them: size
 limits, the result cache, sharing one grading among equal in-flight items (a GRPO group repeats
-answers), the worker pool, metrics, and the conversion of every failure into a per-item error.
+answers), the worker pool, the judge backend, metrics, and the conversion of every failure
+into a per-item error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from verifier_service.cache import LRUCache
 from verifier_service.engine.combine import DEFAULT_WEIGHTS, combine_components
 from verifier_service.engine.format import FormatStyle, format_reward
+from verifier_service.engine.judge import (
+    JudgeBackend,
+    JudgeItem,
+    JudgeMode,
+    JudgeOptions,
+    JudgeResult,
+    VerdictCache,
+    cascade_items,
+)
+from verifier_service.engine.language import LanguageOptions, LanguageResult, language_consistency
 from verifier_service.engine.math import MathConfig, MathResult, extract_final_answer, grade_answer
-from verifier_service.errors import GradingTimeoutError, InvalidInputError, VerifierError
+from verifier_service.errors import (
+    GradingTimeoutError,
+    InvalidInputError,
+    JudgeError,
+    JudgeNotConfiguredError,
+    VerifierError,
+)
 from verifier_service.metrics import Metrics
 from verifier_service.schemas import ItemError, RewardItem, RewardResult
 from verifier_service.settings import Settings
@@ -24,6 +42,7 @@ from verifier_service.workers import WorkerPool
 
 # Errors that the same input will raise again: cached like results. A crashed worker is not.
 _CACHEABLE_ERRORS = {"invalid_reference", "timeout", "resource_limit"}
+_WHOLE_TEXT = LanguageOptions(reasoning_only=False)
 
 
 @dataclass(frozen=True)
@@ -34,14 +53,37 @@ class _CachedError:
     message: str
 
 
-class Grader:
-    """Grades items for the HTTP endpoints; one instance per app."""
+@dataclass
+class _Scored:
+    """One reward item on its way: the components so far, why, and a failure if any."""
 
-    def __init__(self, settings: Settings, pool: WorkerPool, metrics: Metrics) -> None:
+    item: RewardItem
+    components: dict[str, float] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    error: VerifierError | None = None
+    math: MathResult | None = None
+
+
+class Grader:
+    """Grades items for the HTTP endpoints and the CLI; one instance per app."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pool: WorkerPool,
+        metrics: Metrics,
+        judge: JudgeBackend | None = None,
+    ) -> None:
         self.settings = settings
         self.pool = pool
         self.metrics = metrics
+        self.judge_backend = judge
         self.cache: LRUCache[MathResult | _CachedError] = LRUCache(settings.cache_size)
+        self.verdicts = VerdictCache(settings.judge_cache_size)
+        self._judge_options = JudgeOptions(
+            max_answer_chars=settings.judge_max_answer_chars,
+            swap_check=settings.judge_swap_check,
+        )
         self._in_flight: dict[Hashable, asyncio.Future[MathResult | _CachedError]] = {}
 
     # --- math ------------------------------------------------------------------------------
@@ -53,8 +95,8 @@ class Grader:
 
     async def grade_math(self, response: str, reference: str, config: MathConfig) -> MathResult:
         """Grade one response; raises VerifierError for what cannot be graded."""
-        self._check_size("response", response)
-        self._check_size("reference", reference)
+        self.check_size("response", response)
+        self.check_size("reference", reference)
         extraction = extract_final_answer(
             response, last_number_fallback=config.last_number_fallback
         )
@@ -81,29 +123,207 @@ class Grader:
     async def _grade_in_worker(
         self, answer: str, reference: str, config: MathConfig
     ) -> MathResult | _CachedError:
-        started = time.perf_counter()
-        self.metrics.queue_depth.inc()
+        outcome: MathResult | _CachedError
         try:
-            outcome: MathResult | _CachedError = await self.pool.call(
+            outcome = await self._in_worker(
+                "math",
+                self.settings.math_timeout_s,
                 grade_answer,
                 answer,
                 reference,
                 config=config,
-                timeout=self.settings.math_timeout_s,
             )
         except VerifierError as exc:
-            if isinstance(exc, GradingTimeoutError):
-                self.metrics.timeouts.labels("math").inc()
             outcome = _CachedError(type(exc), exc.message)
             if exc.code not in _CACHEABLE_ERRORS:
                 return outcome
-        finally:
-            self.metrics.queue_depth.dec()
-            self.metrics.grading_seconds.labels("math").observe(time.perf_counter() - started)
         self.cache.put((answer, reference, config), outcome)
         return outcome
 
-    def _check_size(self, field: str, text: str) -> None:
+    # --- language --------------------------------------------------------------------------
+
+    async def score_language(
+        self, text: str, target: str, *, reasoning_only: bool = True
+    ) -> LanguageResult:
+        """Language consistency of ``text``; raises VerifierError (e.g. unknown target)."""
+        self.check_size("text", text)
+        options = LanguageOptions() if reasoning_only else _WHOLE_TEXT
+        return await self._in_worker(
+            "language",
+            self.settings.language_timeout_s,
+            language_consistency,
+            text,
+            target=target,
+            options=options,
+        )
+
+    # --- judge -----------------------------------------------------------------------------
+
+    async def judge(
+        self,
+        items: Sequence[JudgeItem],
+        *,
+        mode: JudgeMode,
+        math_results: Sequence[MathResult | None] | None = None,
+    ) -> list[JudgeResult]:
+        """Judge a batch (cascade: the math rules first); raises JudgeNotConfiguredError."""
+        if self.judge_backend is None:
+            raise JudgeNotConfiguredError(
+                "no judge is configured on this server: set VERIFIER_JUDGE_BACKEND=openai "
+                "(with VERIFIER_JUDGE_BASE_URL and VERIFIER_JUDGE_MODEL) or =local"
+            )
+        if math_results is None:
+            math_results = await self._math_for_cascade(items, mode)
+        started = time.perf_counter()
+        results = await cascade_items(
+            items,
+            math_results,
+            backend=self.judge_backend,
+            template=self.settings.judge_template,
+            options=self._judge_options,
+            cache=self.verdicts,
+            mode=mode,
+        )
+        self.metrics.grading_seconds.labels("judge").observe(time.perf_counter() - started)
+        return results
+
+    async def _math_for_cascade(
+        self, items: Sequence[JudgeItem], mode: JudgeMode
+    ) -> list[MathResult | None]:
+        if mode == "judge":
+            return [None] * len(items)
+        config = self.math_config(None)
+
+        async def rules(item: JudgeItem) -> MathResult | None:
+            try:
+                return await self.grade_math(item.response, item.reference, config)
+            except VerifierError:  # the rules could not decide: the judge will
+                return None
+
+        return list(await asyncio.gather(*(rules(item) for item in items)))
+
+    # --- rewards ---------------------------------------------------------------------------
+
+    async def rewards(
+        self,
+        items: Sequence[RewardItem],
+        *,
+        weights: Mapping[str, float] | None,
+        style: str | None,
+        config: MathConfig,
+    ) -> list[RewardResult]:
+        """Score a batch: rule components per item, one judge call for the judge items."""
+        scored = list(
+            await asyncio.gather(*(self._rule_components(i, style, config) for i in items))
+        )
+        await self._judge_components([s for s in scored if s.item.task == "judge" and not s.error])
+        return [self._finish(s, DEFAULT_WEIGHTS if weights is None else weights) for s in scored]
+
+    async def _rule_components(
+        self, item: RewardItem, style: str | None, config: MathConfig
+    ) -> _Scored:
+        scored = _Scored(item)
+        try:
+            self.check_size("prompt", item.prompt)
+            self.check_size("response", item.response)
+            fmt_style = FormatStyle(item.format_style or style or self.settings.format_style)
+            fmt = format_reward(item.response, style=fmt_style)
+            scored.components["format"] = fmt.score
+            scored.details["format"] = {"style": str(fmt_style), "reason": fmt.reason}
+            reference = item.reference
+            if item.task in ("math", "judge") and reference is None:
+                raise InvalidInputError(f"task {item.task!r} needs a 'reference'")
+            if item.task == "math" and reference is not None:
+                result = await self.grade_math(item.response, reference, config)
+                self._count_outcome("math", result.correct)
+                scored.components["accuracy"] = 1.0 if result.correct else 0.0
+                scored.details["accuracy"] = {
+                    "extracted": result.extracted,
+                    "rule": result.rule,
+                    "reason": result.reason,
+                }
+            elif item.task == "code":
+                raise InvalidInputError("task 'code' is not supported by this server")
+            if item.target_language is not None:
+                language = await self.score_language(item.response, item.target_language)
+                scored.details["language"] = {
+                    "counts": language.counts,
+                    "reason": language.reason,
+                }
+                # No words, no score: the component is absent rather than a made-up 0.
+                if language.score is not None:
+                    scored.components["language"] = language.score
+        except VerifierError as exc:
+            scored.error = exc
+        return scored
+
+    async def _judge_components(self, scored: list[_Scored]) -> None:
+        if not scored:
+            return
+        items = [
+            JudgeItem(
+                question=s.item.prompt, reference=s.item.reference or "", response=s.item.response
+            )
+            for s in scored
+        ]
+        try:
+            verdicts = await self.judge(items, mode=self.settings.judge_mode)
+        except JudgeError as exc:
+            for entry in scored:
+                entry.error = exc
+            return
+        for entry, verdict in zip(scored, verdicts, strict=True):
+            entry.details["accuracy"] = {
+                "decided_by": verdict.decided_by,
+                "verdict": verdict.verdict,
+                "reason": verdict.reason,
+                "deterministic": verdict.deterministic,
+                "error": verdict.error.as_dict() if verdict.error else None,
+            }
+            if verdict.correct is None:  # the judge failed: no reward, never a silent 0
+                error = verdict.error
+                entry.error = JudgeError(error.message if error else "the judge gave no verdict")
+                continue
+            # An unparseable verdict counts as incorrect (its code stays in the details).
+            self._count_outcome("judge", verdict.correct)
+            entry.components["accuracy"] = 1.0 if verdict.correct else 0.0
+
+    def _finish(self, scored: _Scored, weights: Mapping[str, float]) -> RewardResult:
+        item = scored.item
+        try:
+            if scored.error is not None:
+                raise scored.error
+            reward = combine_components(scored.components, weights)
+        except VerifierError as exc:
+            self.count_error("rewards", exc)
+            return RewardResult(
+                id=item.id,
+                reward=None,
+                components=scored.components,
+                details=scored.details,
+                error=ItemError(**exc.as_dict()),
+            )
+        return RewardResult(
+            id=item.id, reward=reward, components=scored.components, details=scored.details
+        )
+
+    # --- shared ----------------------------------------------------------------------------
+
+    async def _in_worker(
+        self, component: str, timeout: float, function: Any, *args: Any, **kwargs: Any
+    ) -> Any:
+        started = time.perf_counter()
+        self.metrics.queue_depth.inc()
+        try:
+            return await self.pool.call(function, *args, timeout=timeout, **kwargs)
+        except GradingTimeoutError:
+            self.metrics.timeouts.labels(component).inc()
+            raise
+        finally:
+            self.metrics.queue_depth.dec()
+            self.metrics.grading_seconds.labels(component).observe(time.perf_counter() - started)
+
+    def check_size(self, field: str, text: str) -> None:
         size = len(text.encode("utf-8", errors="surrogatepass"))
         if size > self.settings.max_item_bytes:
             raise InvalidInputError(
@@ -111,51 +331,8 @@ class Grader:
                 "(VERIFIER_MAX_ITEM_BYTES)"
             )
 
-    # --- rewards ---------------------------------------------------------------------------
-
-    async def reward(
-        self,
-        item: RewardItem,
-        *,
-        weights: Mapping[str, float] | None,
-        style: str | None,
-        config: MathConfig,
-    ) -> RewardResult:
-        """Score one item: its components, their weighted sum, and why each has its value."""
-        components: dict[str, float] = {}
-        details: dict[str, object] = {}
-        try:
-            self._check_size("prompt", item.prompt)
-            self._check_size("response", item.response)
-            fmt_style = FormatStyle(item.format_style or style or self.settings.format_style)
-            fmt = format_reward(item.response, style=fmt_style)
-            components["format"] = fmt.score
-            details["format"] = {"style": str(fmt_style), "reason": fmt.reason}
-            if item.task == "math":
-                if item.reference is None:
-                    raise InvalidInputError("task 'math' needs a 'reference'")
-                result = await self.grade_math(item.response, item.reference, config)
-                components["accuracy"] = 1.0 if result.correct else 0.0
-                details["accuracy"] = {
-                    "extracted": result.extracted,
-                    "rule": result.rule,
-                    "reason": result.reason,
-                }
-            elif item.task != "none":
-                raise InvalidInputError(f"task {item.task!r} is not supported by this server")
-            if item.target_language is not None:
-                raise InvalidInputError("the language reward is not supported by this server")
-            reward = combine_components(components, DEFAULT_WEIGHTS if weights is None else weights)
-        except VerifierError as exc:
-            self.count_error("rewards", exc)
-            return RewardResult(
-                id=item.id,
-                reward=None,
-                components=components,
-                details=details,
-                error=ItemError(**exc.as_dict()),
-            )
-        return RewardResult(id=item.id, reward=reward, components=components, details=details)
+    def _count_outcome(self, component: str, correct: bool) -> None:
+        self.metrics.items.labels(component, "correct" if correct else "incorrect").inc()
 
     def count_error(self, component: str, exc: VerifierError) -> None:
         self.metrics.items.labels(component, "error").inc()

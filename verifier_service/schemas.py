@@ -115,6 +115,62 @@ class OpenRLHFResponse(_Model):
     )
 
 
+# --- /v1/language ---------------------------------------------------------------------------
+
+
+class LanguageItem(_Model):
+    text: str = Field(description="The text to score (all of it).")
+    target: str = Field(description="ISO 639-1 code of the wanted language, e.g. en, zh.")
+
+
+class LanguageRequest(_Model):
+    items: list[LanguageItem]
+
+
+class LanguageResultModel(_Model):
+    score: float | None = Field(
+        None, description="Share of target-language words; null when the text has no words."
+    )
+    counts: dict[str, int] = Field(default_factory=dict, description="Words per language.")
+    total_words: int | None = None
+    reason: str | None = None
+    error: ItemError | None = None
+
+
+class LanguageResponse(_Model):
+    results: list[LanguageResultModel]
+
+
+# --- /v1/judge ------------------------------------------------------------------------------
+
+
+class JudgeItemModel(_Model):
+    question: str = ""
+    reference: str
+    response: str = Field(description="The model's whole output; only its final answer is judged.")
+
+
+class JudgeRequest(_Model):
+    items: list[JudgeItemModel]
+    mode: Literal["judge", "cascade"] | None = Field(
+        None, description="Overrides VERIFIER_JUDGE_MODE for this request."
+    )
+
+
+class JudgeResultModel(_Model):
+    correct: bool | None = None
+    verdict: str | None = None
+    raw: str | None = None
+    decided_by: str | None = Field(None, description="judge, rules, precheck or none.")
+    reason: str | None = None
+    deterministic: bool = True
+    error: ItemError | None = None
+
+
+class JudgeResponse(_Model):
+    results: list[JudgeResultModel]
+
+
 # --- health ----------------------------------------------------------------------------------
 
 
@@ -126,3 +182,4 @@ class Readiness(_Model):
     ready: bool
     workers: dict[str, Any]
     cache: dict[str, int]
+    judge: dict[str, Any]

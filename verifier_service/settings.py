@@ -6,7 +6,7 @@ import os
 from functools import cached_property
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 FormatStyleName = Literal["r1_zero", "think", "think_open"]
@@ -49,7 +49,45 @@ class Settings(BaseSettings):
     last_number_fallback: bool = Field(
         False, description="Take the last number when a response has no boxed/tagged answer."
     )
+    language_timeout_s: float = Field(
+        5.0, gt=0, description="Wall-clock limit per language-consistency item."
+    )
     log_level: str = Field("info", description="Log level of the service.")
+
+    # --- the generative judge ---
+    judge_backend: Literal["none", "openai", "local"] = Field(
+        "none",
+        description="none (judge items get an error), openai (any OpenAI-compatible server) or "
+        "local (a transformers model in this process).",
+    )
+    judge_base_url: str = Field(
+        "", description="openai: base URL of the server, e.g. http://127.0.0.1:8001/v1."
+    )
+    judge_model: str = Field(
+        "",
+        description="openai: the model name (e.g. deepseek-chat). local: a model directory or a "
+        ".gguf file.",
+    )
+    judge_api_key: SecretStr | None = Field(None, description="openai: the server's API key.")
+    judge_template: str = Field("yes_no", description="Prompt template: yes_no or abc.")
+    judge_mode: Literal["judge", "cascade"] = Field(
+        "cascade",
+        description="cascade: the math rules first, the judge only for what they do not "
+        "accept; judge: always ask.",
+    )
+    judge_max_tokens: int = Field(256, ge=1, description="openai: max_tokens of a verdict.")
+    judge_timeout_s: float = Field(60.0, gt=0, description="openai: timeout of one call.")
+    judge_concurrency: int = Field(16, ge=1, description="openai: calls in flight at once.")
+    judge_max_retries: int = Field(3, ge=0, description="openai: retries on 429 and 5xx.")
+    judge_swap_check: bool = Field(
+        False, description="Ask twice, the second time with the answers swapped."
+    )
+    judge_max_answer_chars: int = Field(
+        2000, ge=1, description="The candidate answer is cut to this length."
+    )
+    judge_cache_size: int = Field(10_000, ge=0, description="Verdicts kept in memory.")
+    judge_device: str = Field("auto", description="local: auto, cpu, cuda, cuda:1, ...")
+    judge_batch_size: int = Field(8, ge=1, description="local: prompts generated together.")
 
     @field_validator("api_keys")
     @classmethod
@@ -58,6 +96,20 @@ class Settings(BaseSettings):
         if value.strip() and any(not k for k in keys):
             raise ValueError("VERIFIER_API_KEYS has an empty key: remove the stray comma")
         return value
+
+    @model_validator(mode="after")
+    def _judge_is_complete(self) -> Settings:
+        if self.judge_backend == "openai" and not (self.judge_base_url and self.judge_model):
+            raise ValueError(
+                "VERIFIER_JUDGE_BACKEND=openai needs VERIFIER_JUDGE_BASE_URL and "
+                "VERIFIER_JUDGE_MODEL"
+            )
+        if self.judge_backend == "local" and not self.judge_model:
+            raise ValueError(
+                "VERIFIER_JUDGE_BACKEND=local needs VERIFIER_JUDGE_MODEL (a model directory or "
+                "a .gguf file)"
+            )
+        return self
 
     @cached_property
     def api_key_set(self) -> frozenset[str]:

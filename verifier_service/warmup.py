@@ -1,4 +1,4 @@
-"""Warms the math grader's lazily built state before grading workers are forked.
+"""Warms the graders' lazily built state before grading workers are forked.
 
 The LaTeX parser (ANTLR) builds its prediction tables on first use of each construct, and sympy
 fills its caches the same way: the first ``\\frac``, ``\\sqrt`` or polynomial a process sees
@@ -8,6 +8,7 @@ every worker (and every replacement of a killed one) is forked already warm.
 
 from __future__ import annotations
 
+from verifier_service.engine.language import language_consistency
 from verifier_service.engine.math import verify
 
 # One of each construct answers commonly use; the answers differ from the references so the
@@ -43,6 +44,8 @@ def warm_up() -> None:
     """Grade one sample of each construct (results are discarded)."""
     for response, reference in _SAMPLES:
         verify(response, reference)
+    # Loads the language-ID model once, here, instead of once per worker.
+    language_consistency("<think>Let me check this step by step.</think>", target="en")
 
 
 warm_up()

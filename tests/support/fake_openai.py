@@ -1,5 +1,7 @@
 """A real OpenAI-compatible chat server on 127.0.0.1, answering from a script, for judge tests.
 
+It speaks ``POST /v1/chat/completions`` and ``GET /v1/models``.
+
 The script is a function from the request's JSON to a FakeReply; the server records every
 request it receives. Slow replies wait on an event that ``close`` sets, so a test never waits
 for a sleeping handler at teardown.
@@ -82,6 +84,13 @@ class FakeOpenAI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                if self.path != "/v1/models":
+                    self._send(404, b'{"error": "not found"}', {})
+                    return
+                body = {"object": "list", "data": [{"id": "fake-judge", "object": "model"}]}
+                self._send(200, json.dumps(body).encode(), {})
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))

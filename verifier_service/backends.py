@@ -1,0 +1,64 @@
+"""Builds the service's outside backends from settings, and says whether they are usable."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+
+from verifier_service.engine.judge import JudgeBackend, OpenAICompatBackend
+from verifier_service.settings import Settings
+
+
+def build_judge_backend(settings: Settings) -> JudgeBackend | None:
+    """The configured judge, or None when ``VERIFIER_JUDGE_BACKEND=none``."""
+    if settings.judge_backend == "openai":
+        key = settings.judge_api_key.get_secret_value() if settings.judge_api_key else None
+        return OpenAICompatBackend(
+            settings.judge_base_url,
+            settings.judge_model,
+            api_key=key,
+            max_tokens=settings.judge_max_tokens,
+            timeout_s=settings.judge_timeout_s,
+            max_concurrency=settings.judge_concurrency,
+            max_retries=settings.judge_max_retries,
+        )
+    if settings.judge_backend == "local":
+        from verifier_service.engine.judge import LocalBackend
+
+        path = settings.judge_model
+        gguf_file = None
+        if path.endswith(".gguf"):
+            path, gguf_file = os.path.dirname(path) or ".", os.path.basename(path)
+        return LocalBackend(
+            path,
+            gguf_file=gguf_file,
+            device=settings.judge_device,
+            max_new_tokens=min(settings.judge_max_tokens, 64),
+            batch_size=settings.judge_batch_size,
+        )
+    return None
+
+
+async def start_judge_backend(backend: JudgeBackend | None) -> None:
+    """Load what must be loaded before serving (a local model)."""
+    load = getattr(backend, "load", None)
+    if load is not None:
+        await load()
+
+
+async def judge_status(backend: JudgeBackend | None) -> dict[str, Any]:
+    """What /readyz reports of the judge: its kind and whether it answers."""
+    if backend is None:
+        return {"backend": "none", "ready": True, "detail": "no judge configured"}
+    if isinstance(backend, OpenAICompatBackend):
+        models_url = backend.url.removesuffix("/chat/completions") + "/models"
+        try:
+            async with httpx.AsyncClient(timeout=2) as client:
+                reply = await client.get(models_url)
+        except httpx.HTTPError as exc:
+            return {"backend": "openai", "ready": False, "detail": f"unreachable: {exc!r}"}
+        # Any answer means the server is up; the detail says what it answered.
+        return {"backend": "openai", "ready": True, "detail": f"HTTP {reply.status_code}"}
+    return {"backend": "local", "ready": True, "detail": backend.model_id}
