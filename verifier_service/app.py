@@ -14,13 +14,25 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from verifier_service import __version__
-from verifier_service.backends import build_judge_backend, judge_status, start_judge_backend
+from verifier_service.backends import (
+    build_judge_backend,
+    judge_status,
+    sandbox_status,
+    start_judge_backend,
+    start_sandbox,
+)
 from verifier_service.engine.judge import JudgeItem
 from verifier_service.errors import VerifierError
 from verifier_service.grading import Grader
 from verifier_service.metrics import Metrics
 from verifier_service.middleware import BodyLimitMiddleware, MetricsMiddleware
+from verifier_service.openrlhf import openrlhf_response, reward_items
 from verifier_service.schemas import (
+    CodeItem,
+    CodeRunRequest,
+    CodeRunResponse,
+    CodeRunResult,
+    CodeTestResult,
     Health,
     ItemError,
     JudgeRequest,
@@ -90,15 +102,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = WorkerPool(workers=settings.workers, memory_mb=settings.worker_memory_mb)
         judge = build_judge_backend(settings)
-        app.state.grader = Grader(settings, pool, metrics, judge)
+        sandbox = None
         try:
             await pool.start()
             await start_judge_backend(judge)
+            sandbox = await start_sandbox(settings)
+            app.state.grader = Grader(settings, pool, metrics, judge, sandbox)
             yield
         finally:
+            # In-flight requests have finished (uvicorn drains them first); now the workers,
+            # the judge's connections and every sandbox container go.
             pool.close()
             if judge is not None:
                 await judge.aclose()
+            if sandbox is not None:
+                await sandbox.close()
 
     app = FastAPI(
         title="verifier-service",
@@ -137,6 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             workers={"processes": grader.pool.workers, "in_flight": grader.pool.in_flight},
             cache={"entries": len(grader.cache), "capacity": grader.cache.capacity},
             judge=judge,
+            sandbox=sandbox_status(grader.sandbox),
         )
         return JSONResponse(status_code=200 if ready else 503, content=body.model_dump())
 
@@ -173,9 +192,59 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _check_batch(settings, len(body.items))
         config = grader.math_config(body.options.last_number_fallback)
         results = await grader.rewards(
-            body.items, weights=body.weights, style=body.format_style, config=config
+            body.items,
+            weights=body.weights,
+            style=body.format_style,
+            config=config,
+            code_scoring=body.code_scoring,
         )
         return RewardsResponse(results=results)
+
+    @app.post("/v1/code/run", dependencies=authed)
+    async def code_run(body: CodeRunRequest, grader: GraderDep) -> CodeRunResponse:
+        _check_batch(settings, len(body.items))
+
+        async def one(item: CodeItem) -> CodeRunResult:
+            try:
+                outcome = await grader.run_code(
+                    language=item.language,
+                    code=item.code,
+                    response=item.response,
+                    tests=item.tests,
+                    limits=item.limits,
+                    stop_on_first_failure=item.stop_on_first_failure,
+                )
+            except VerifierError as exc:
+                grader.count_error("code", exc)
+                return CodeRunResult(error=ItemError(**exc.as_dict()))
+            result = outcome.result
+            extracted = outcome.program if item.response is not None else None
+            if result is None:  # no program in the response
+                return CodeRunResult(
+                    passed=0, total=len(item.tests), score=0.0, reason=outcome.reason
+                )
+            return CodeRunResult(
+                verdict=str(result.verdict),
+                passed=result.passed,
+                total=result.total,
+                score=result.score,
+                tests=[
+                    CodeTestResult(
+                        verdict=str(t.verdict),
+                        time_s=t.time_s,
+                        stdout=t.stdout,
+                        stderr=t.stderr,
+                        reason=t.reason,
+                    )
+                    for t in result.tests
+                ],
+                compile_output=result.compile_output,
+                reason=result.reason or outcome.reason,
+                extracted=extracted,
+            )
+
+        results = await asyncio.gather(*(one(item) for item in body.items))
+        return CodeRunResponse(results=list(results))
 
     @app.post("/v1/language", dependencies=authed)
     async def language(body: LanguageRequest, grader: GraderDep) -> LanguageResponse:
@@ -241,21 +310,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
         if body.labels is None:
             raise HTTPException(status_code=422, detail="'labels' (the references) are required")
-        items = []
-        for index, query in enumerate(body.query):
-            prompt = body.prompts[index] if body.prompts is not None else ""
-            # OpenRLHF sends prompt + response; grade only the response.
-            response = query[len(prompt) :] if prompt and query.startswith(prompt) else query
-            items.append(RewardItem(prompt=prompt, response=response, reference=body.labels[index]))
+        items = reward_items(body)
+        valid = [item for item in items if isinstance(item, RewardItem)]
         config = grader.math_config(None)
-        results = await grader.rewards(items, weights=None, style=None, config=config)
-        return OpenRLHFResponse(
-            rewards=[r.reward for r in results],
-            scores=[r.components.get("accuracy") for r in results],
-            extra_logs={
-                name: [r.components.get(name) for r in results] for name in ("accuracy", "format")
-            },
-            errors=[r.error for r in results],
+        graded = iter(await grader.rewards(valid, weights=None, style=None, config=config))
+        return openrlhf_response(
+            [next(graded) if isinstance(item, RewardItem) else item for item in items]
         )
 
     return app

@@ -2,13 +2,60 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 import httpx
 
+from sandbox import Sandbox
 from verifier_service.engine.judge import JudgeBackend, OpenAICompatBackend
+from verifier_service.errors import SandboxError
 from verifier_service.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+_ISOLATION = {
+    "docker": "full: warm containers, no network, read-only root, cgroup limits, no capabilities",
+    "local": "reduced: Linux namespaces and rlimits on this host, no cgroups (see docs/sandbox.md)",
+}
+
+
+async def start_sandbox(settings: Settings) -> Sandbox | None:
+    """The started code sandbox, or None with ``VERIFIER_SANDBOX_BACKEND=none``.
+
+    ``auto`` prefers Docker and falls back to the local backend, saying so in the log and in
+    /readyz, when no daemon answers or the sandbox image is missing.
+    """
+    choice = settings.sandbox_backend
+    if choice == "none":
+        return None
+    if choice == "auto":
+        try:
+            return await _started(Sandbox("docker"))
+        except SandboxError as exc:
+            logger.warning("docker sandbox unavailable (%s); using the local backend", exc)
+            choice = "local"
+    return await _started(Sandbox(choice))
+
+
+async def _started(box: Sandbox) -> Sandbox:
+    await box.start()
+    return box
+
+
+def sandbox_status(box: Sandbox | None) -> dict[str, Any]:
+    """What /readyz reports of the sandbox: backend, isolation and its pool of workers."""
+    if box is None:
+        return {"backend": "none", "ready": True, "detail": "code execution is off"}
+    backend = box.backend
+    pool = getattr(backend, "pool", None)
+    return {
+        "backend": backend.name,
+        "ready": True,
+        "isolation": _ISOLATION.get(backend.name, "unknown"),
+        "pool": pool.stats() if pool is not None else {},
+    }
 
 
 def build_judge_backend(settings: Settings) -> JudgeBackend | None:

@@ -14,7 +14,15 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sandbox import Program, RunResult, Sandbox, Verdict
 from verifier_service.cache import LRUCache
+from verifier_service.engine.code import (
+    Scoring,
+    build_limits,
+    build_tests,
+    extract_program,
+    score_run,
+)
 from verifier_service.engine.combine import DEFAULT_WEIGHTS, combine_components
 from verifier_service.engine.format import FormatStyle, format_reward
 from verifier_service.engine.judge import (
@@ -33,10 +41,11 @@ from verifier_service.errors import (
     InvalidInputError,
     JudgeError,
     JudgeNotConfiguredError,
+    SandboxError,
     VerifierError,
 )
 from verifier_service.metrics import Metrics
-from verifier_service.schemas import ItemError, RewardItem, RewardResult
+from verifier_service.schemas import CodeLimits, CodeTest, ItemError, RewardItem, RewardResult
 from verifier_service.settings import Settings
 from verifier_service.workers import WorkerPool
 
@@ -51,6 +60,15 @@ class _CachedError:
 
     error_type: type[VerifierError]
     message: str
+
+
+@dataclass(frozen=True)
+class CodeOutcome:
+    """A code item's run, or why there was nothing to run (``result`` None)."""
+
+    result: RunResult | None
+    program: str | None
+    reason: str
 
 
 @dataclass
@@ -73,8 +91,10 @@ class Grader:
         pool: WorkerPool,
         metrics: Metrics,
         judge: JudgeBackend | None = None,
+        sandbox: Sandbox | None = None,
     ) -> None:
         self.settings = settings
+        self.sandbox = sandbox
         self.pool = pool
         self.metrics = metrics
         self.judge_backend = judge
@@ -157,6 +177,56 @@ class Grader:
             options=options,
         )
 
+    # --- code ------------------------------------------------------------------------------
+
+    async def run_code(
+        self,
+        *,
+        language: str,
+        code: str | None,
+        response: str | None,
+        tests: list[CodeTest],
+        limits: CodeLimits,
+        stop_on_first_failure: bool,
+    ) -> CodeOutcome:
+        """Run a program (given, or extracted from a response) against its tests.
+
+        Raises InvalidInputError for unusable items and SandboxError when the sandbox fails:
+        a sandbox fault is never reported as the program's failure.
+        """
+        if self.sandbox is None:
+            raise SandboxError("code execution is off on this server (VERIFIER_SANDBOX_BACKEND)")
+        if len(tests) > self.settings.code_max_tests:
+            raise InvalidInputError(
+                f"{len(tests)} tests; the limit is {self.settings.code_max_tests} "
+                "(VERIFIER_CODE_MAX_TESTS)"
+            )
+        sandbox_tests = build_tests([t.model_dump(exclude_unset=True) for t in tests])
+        sandbox_limits = build_limits(limits.time_s, limits.memory_mb)
+        if code is not None and response is None:
+            reason = "the program as given"
+        elif response is not None and code is None:
+            self.check_size("response", response)
+            extraction = extract_program(response, language)
+            if extraction.code is None:
+                return CodeOutcome(None, None, extraction.reason)
+            code, reason = extraction.code, extraction.reason
+        else:
+            raise InvalidInputError("a code item needs exactly one of 'code' and 'response'")
+        self.check_size("code", code)
+        started = time.perf_counter()
+        result = await self.sandbox.run(
+            Program(language, code),
+            sandbox_tests,
+            sandbox_limits,
+            stop_on_first_failure=stop_on_first_failure,
+        )
+        self.metrics.grading_seconds.labels("code").observe(time.perf_counter() - started)
+        self.metrics.code_verdicts.labels(str(result.verdict)).inc()
+        if result.verdict is Verdict.SE:
+            raise SandboxError(f"the sandbox failed: {result.reason}")
+        return CodeOutcome(result, code, reason)
+
     # --- judge -----------------------------------------------------------------------------
 
     async def judge(
@@ -211,16 +281,19 @@ class Grader:
         weights: Mapping[str, float] | None,
         style: str | None,
         config: MathConfig,
+        code_scoring: Scoring = "binary",
     ) -> list[RewardResult]:
         """Score a batch: rule components per item, one judge call for the judge items."""
         scored = list(
-            await asyncio.gather(*(self._rule_components(i, style, config) for i in items))
+            await asyncio.gather(
+                *(self._rule_components(i, style, config, code_scoring) for i in items)
+            )
         )
         await self._judge_components([s for s in scored if s.item.task == "judge" and not s.error])
         return [self._finish(s, DEFAULT_WEIGHTS if weights is None else weights) for s in scored]
 
     async def _rule_components(
-        self, item: RewardItem, style: str | None, config: MathConfig
+        self, item: RewardItem, style: str | None, config: MathConfig, code_scoring: Scoring
     ) -> _Scored:
         scored = _Scored(item)
         try:
@@ -243,7 +316,7 @@ class Grader:
                     "reason": result.reason,
                 }
             elif item.task == "code":
-                raise InvalidInputError("task 'code' is not supported by this server")
+                await self._code_component(scored, code_scoring)
             if item.target_language is not None:
                 language = await self.score_language(item.response, item.target_language)
                 scored.details["language"] = {
@@ -256,6 +329,32 @@ class Grader:
         except VerifierError as exc:
             scored.error = exc
         return scored
+
+    async def _code_component(self, scored: _Scored, scoring: Scoring) -> None:
+        item = scored.item
+        if item.language is None or item.tests is None:
+            raise InvalidInputError("task 'code' needs 'language' and 'tests'")
+        outcome = await self.run_code(
+            language=item.language,
+            code=None,
+            response=item.response,
+            tests=item.tests,
+            limits=item.limits,
+            # Binary scoring needs only the first failure; a fraction needs every test.
+            stop_on_first_failure=scoring == "binary",
+        )
+        if outcome.result is None:  # no program in the response: a wrong answer, with why
+            scored.components["accuracy"] = 0.0
+            scored.details["accuracy"] = {"verdict": None, "reason": outcome.reason}
+            return
+        result = outcome.result
+        scored.components["accuracy"] = score_run(result, scoring)
+        scored.details["accuracy"] = {
+            "verdict": str(result.verdict),
+            "passed": result.passed,
+            "total": result.total,
+            "reason": result.reason or outcome.reason,
+        }
 
     async def _judge_components(self, scored: list[_Scored]) -> None:
         if not scored:

@@ -56,6 +56,12 @@ class Metrics:
             ["result"],
             registry=self.registry,
         )
+        self.code_verdicts = Counter(
+            "verifier_code_verdicts",
+            "Code submissions by overall verdict (AC, WA, TLE, MLE, OLE, RE, CE, SE).",
+            ["verdict"],
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "verifier_queue_depth",
             "Items submitted to the grading workers and not finished yet.",

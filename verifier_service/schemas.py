@@ -58,6 +58,64 @@ class MathVerifyResponse(_Model):
     results: list[MathVerifyResult]
 
 
+# --- /v1/code/run ---------------------------------------------------------------------------
+
+
+class CodeTest(_Model):
+    """One test: {stdin, expected_stdout}, {fn_name, args, expected} or {test_code}."""
+
+    stdin: str | None = None
+    expected_stdout: str | None = None
+    fn_name: str | None = None
+    args: list[Any] | None = None
+    expected: Any = None
+    test_code: str | None = None
+
+
+class CodeLimits(_Model):
+    time_s: float = Field(2.0, description="CPU seconds per test.")
+    memory_mb: int = Field(256, description="Memory per test.")
+
+
+class CodeItem(_Model):
+    language: str = Field(description="python, c, cpp, java, javascript, bash, go, rust.")
+    code: str | None = Field(None, description="The program; or give `response`.")
+    response: str | None = Field(
+        None, description="A model's output: the program is its last fenced block in `language`."
+    )
+    tests: list[CodeTest]
+    limits: CodeLimits = Field(default_factory=CodeLimits)
+    stop_on_first_failure: bool = False
+
+
+class CodeRunRequest(_Model):
+    items: list[CodeItem]
+
+
+class CodeTestResult(_Model):
+    verdict: str
+    time_s: float
+    stdout: str
+    stderr: str
+    reason: str = ""
+
+
+class CodeRunResult(_Model):
+    verdict: str | None = Field(None, description="AC, WA, TLE, MLE, OLE, RE, CE (or SE).")
+    passed: int | None = None
+    total: int | None = None
+    score: float | None = None
+    tests: list[CodeTestResult] = Field(default_factory=list)
+    compile_output: str | None = None
+    reason: str | None = None
+    extracted: str | None = Field(None, description="The program taken from `response`.")
+    error: ItemError | None = None
+
+
+class CodeRunResponse(_Model):
+    results: list[CodeRunResult]
+
+
 # --- /v1/rewards -----------------------------------------------------------------------------
 
 
@@ -71,6 +129,10 @@ class RewardItem(_Model):
     format_style: FormatStyleName | None = Field(
         None, description="Overrides the request's and the server's format style."
     )
+    # task "code":
+    language: str | None = Field(None, description="Programming language of a code item.")
+    tests: list[CodeTest] | None = None
+    limits: CodeLimits = Field(default_factory=CodeLimits)
 
 
 class RewardsRequest(_Model):
@@ -80,6 +142,11 @@ class RewardsRequest(_Model):
     )
     format_style: FormatStyleName | None = None
     options: MathOptions = Field(default_factory=MathOptions)
+    code_scoring: Literal["binary", "fraction"] = Field(
+        "binary",
+        description="binary: 1 when every test passes (stops at the first failure); "
+        "fraction: the share of tests passed.",
+    )
 
 
 class RewardResult(_Model):
@@ -183,3 +250,4 @@ class Readiness(_Model):
     workers: dict[str, Any]
     cache: dict[str, int]
     judge: dict[str, Any]
+    sandbox: dict[str, Any]

@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="Log level of the service.")
 
+    # --- the code sandbox ---
+    sandbox_backend: Literal["auto", "docker", "local", "none"] = Field(
+        "auto",
+        description="auto: docker when a daemon answers and the sandbox image exists, else "
+        "local (namespaces + rlimits: isolates less); none: code items get an error.",
+    )
+    code_max_tests: int = Field(200, ge=1, description="Tests per code item.")
+
     # --- the generative judge ---
     judge_backend: Literal["none", "openai", "local"] = Field(
         "none",

@@ -115,6 +115,10 @@ class WorkerPool:
                 await worker.destroy()
             raise SandboxError(f"cannot start sandbox workers: {errors[0]}") from errors[0]
 
+    def stats(self) -> dict[str, int]:
+        """Workers in all, idle and busy (for readiness reports)."""
+        return {"size": self._size, "idle": self._idle.qsize(), "busy": len(self._busy)}
+
     def _drain_idle(self) -> list[Worker]:
         workers = []
         while not self._idle.empty():

@@ -15,14 +15,22 @@ BOXED_TWO = "<think>1+1 is 2</think> The answer is \\boxed{2}."
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[TestClient]:
-    settings = Settings(workers=1, max_items=50, max_item_bytes=4096, max_body_bytes=200_000)
+    settings = Settings(
+        workers=1,
+        max_items=50,
+        max_item_bytes=4096,
+        max_body_bytes=200_000,
+        sandbox_backend="none",
+    )
     with TestClient(create_app(settings)) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
 def keyed_client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(workers=1, api_keys="k1,k2"))) as client:
+    with TestClient(
+        create_app(Settings(workers=1, api_keys="k1,k2", sandbox_backend="none"))
+    ) as client:
         yield client
 
 

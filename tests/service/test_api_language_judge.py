@@ -41,6 +41,7 @@ def client(judge_server: FakeOpenAI) -> Iterator[TestClient]:
         judge_base_url=judge_server.base_url,
         judge_model="fake-judge",
         judge_max_retries=0,
+        sandbox_backend="none",
     )
     with TestClient(create_app(settings)) as client:
         yield client
@@ -48,7 +49,7 @@ def client(judge_server: FakeOpenAI) -> Iterator[TestClient]:
 
 @pytest.fixture(scope="module")
 def no_judge_client() -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(workers=1))) as client:
+    with TestClient(create_app(Settings(workers=1, sandbox_backend="none"))) as client:
         yield client
 
 
