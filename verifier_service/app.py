@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -14,6 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from verifier_service import __version__
+from verifier_service.auth import ApiKeys
 from verifier_service.backends import (
     build_judge_backend,
     judge_status,
@@ -22,10 +22,15 @@ from verifier_service.backends import (
     start_sandbox,
 )
 from verifier_service.engine.judge import JudgeItem
-from verifier_service.errors import VerifierError
+from verifier_service.errors import ServiceOverloadedError, VerifierError
 from verifier_service.grading import Grader
 from verifier_service.metrics import Metrics
-from verifier_service.middleware import BodyLimitMiddleware, MetricsMiddleware
+from verifier_service.middleware import (
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+    RateLimitMiddleware,
+    RequestLogMiddleware,
+)
 from verifier_service.openrlhf import openrlhf_response, reward_items
 from verifier_service.schemas import (
     CodeItem,
@@ -61,13 +66,12 @@ def _grader(request: Request) -> Grader:
 
 
 def _require_api_key(request: Request) -> None:
-    keys: frozenset[str] = request.app.state.settings.api_key_set
-    if not keys:
+    keys: ApiKeys = request.app.state.api_keys
+    if not keys.required:
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    # compare_digest against every key: the time taken says nothing about which key is close.
-    matches = [hmac.compare_digest(token.encode(), key.encode()) for key in keys]
-    if scheme.lower() != "bearer" or not any(matches):
+    if scheme.lower() != "bearer" or not keys.accepts(token.strip()):
+        request.app.state.metrics.rejections.labels("unauthorized").inc()
         raise HTTPException(
             status_code=401,
             detail="missing or wrong API key: send 'Authorization: Bearer KEY'",
@@ -75,13 +79,17 @@ def _require_api_key(request: Request) -> None:
         )
 
 
-def _check_batch(settings: Settings, count: int) -> None:
+@contextmanager
+def _admitted(grader: Grader, settings: Settings, count: int) -> Iterator[None]:
+    """Refuse a batch over the item limit (413) or one the queue has no room for (429)."""
     if count > settings.max_items:
         raise HTTPException(
             status_code=413,
             detail=f"{count} items in one request; the limit is {settings.max_items} "
             "(VERIFIER_MAX_ITEMS): split the batch",
         )
+    with grader.admit(count):
+        yield
 
 
 GraderDep = Annotated[Grader, Depends(_grader)]
@@ -126,8 +134,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.api_keys = ApiKeys(settings.api_keys, settings.api_keys_file)
+    # Added innermost first: a request meets the log, then the rate limit, the body limit and
+    # the metrics, then the routes.
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimitMiddleware,
+        rate=settings.rate_limit_per_s,
+        burst=settings.rate_limit_burst,
+        metrics=metrics,
+    )
+    app.add_middleware(RequestLogMiddleware)
+
+    @app.exception_handler(ServiceOverloadedError)
+    async def _overloaded(request: Request, exc: ServiceOverloadedError) -> JSONResponse:
+        return JSONResponse(
+            status_code=429, content={"detail": exc.message}, headers={"Retry-After": "1"}
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _readable_422(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -165,157 +189,161 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/v1/math/verify", dependencies=authed)
     async def math_verify(body: MathVerifyRequest, grader: GraderDep) -> MathVerifyResponse:
-        _check_batch(settings, len(body.items))
-        config = grader.math_config(body.options.last_number_fallback)
+        with _admitted(grader, settings, len(body.items)):
+            config = grader.math_config(body.options.last_number_fallback)
 
-        async def one(response: str, reference: str) -> MathVerifyResult:
-            try:
-                result = await grader.grade_math(response, reference, config)
-            except VerifierError as exc:
-                grader.count_error("math", exc)
-                return MathVerifyResult(error=ItemError(**exc.as_dict()))
-            grader.metrics.items.labels("math", "correct" if result.correct else "incorrect").inc()
-            return MathVerifyResult(
-                correct=result.correct,
-                extracted=result.extracted,
-                reason=result.reason,
-                rule=result.rule,
-                parsed_prediction=result.parsed_prediction,
-                parsed_reference=result.parsed_reference,
-            )
+            async def one(response: str, reference: str) -> MathVerifyResult:
+                try:
+                    result = await grader.grade_math(response, reference, config)
+                except VerifierError as exc:
+                    grader.count_error("math", exc)
+                    return MathVerifyResult(error=ItemError(**exc.as_dict()))
+                grader.metrics.items.labels(
+                    "math", "correct" if result.correct else "incorrect"
+                ).inc()
+                return MathVerifyResult(
+                    correct=result.correct,
+                    extracted=result.extracted,
+                    reason=result.reason,
+                    rule=result.rule,
+                    parsed_prediction=result.parsed_prediction,
+                    parsed_reference=result.parsed_reference,
+                )
 
-        results = await asyncio.gather(*(one(i.response, i.reference) for i in body.items))
-        return MathVerifyResponse(results=list(results))
+            results = await asyncio.gather(*(one(i.response, i.reference) for i in body.items))
+            return MathVerifyResponse(results=list(results))
 
     @app.post("/v1/rewards", dependencies=authed)
     async def rewards(body: RewardsRequest, grader: GraderDep) -> RewardsResponse:
-        _check_batch(settings, len(body.items))
-        config = grader.math_config(body.options.last_number_fallback)
-        results = await grader.rewards(
-            body.items,
-            weights=body.weights,
-            style=body.format_style,
-            config=config,
-            code_scoring=body.code_scoring,
-        )
-        return RewardsResponse(results=results)
+        with _admitted(grader, settings, len(body.items)):
+            config = grader.math_config(body.options.last_number_fallback)
+            results = await grader.rewards(
+                body.items,
+                weights=body.weights,
+                style=body.format_style,
+                config=config,
+                code_scoring=body.code_scoring,
+            )
+            return RewardsResponse(results=results)
 
     @app.post("/v1/code/run", dependencies=authed)
     async def code_run(body: CodeRunRequest, grader: GraderDep) -> CodeRunResponse:
-        _check_batch(settings, len(body.items))
+        with _admitted(grader, settings, len(body.items)):
 
-        async def one(item: CodeItem) -> CodeRunResult:
-            try:
-                outcome = await grader.run_code(
-                    language=item.language,
-                    code=item.code,
-                    response=item.response,
-                    tests=item.tests,
-                    limits=item.limits,
-                    stop_on_first_failure=item.stop_on_first_failure,
-                )
-            except VerifierError as exc:
-                grader.count_error("code", exc)
-                return CodeRunResult(error=ItemError(**exc.as_dict()))
-            result = outcome.result
-            extracted = outcome.program if item.response is not None else None
-            if result is None:  # no program in the response
-                return CodeRunResult(
-                    passed=0, total=len(item.tests), score=0.0, reason=outcome.reason
-                )
-            return CodeRunResult(
-                verdict=str(result.verdict),
-                passed=result.passed,
-                total=result.total,
-                score=result.score,
-                tests=[
-                    CodeTestResult(
-                        verdict=str(t.verdict),
-                        time_s=t.time_s,
-                        stdout=t.stdout,
-                        stderr=t.stderr,
-                        reason=t.reason,
+            async def one(item: CodeItem) -> CodeRunResult:
+                try:
+                    outcome = await grader.run_code(
+                        language=item.language,
+                        code=item.code,
+                        response=item.response,
+                        tests=item.tests,
+                        limits=item.limits,
+                        stop_on_first_failure=item.stop_on_first_failure,
                     )
-                    for t in result.tests
-                ],
-                compile_output=result.compile_output,
-                reason=result.reason or outcome.reason,
-                extracted=extracted,
-            )
+                except VerifierError as exc:
+                    grader.count_error("code", exc)
+                    return CodeRunResult(error=ItemError(**exc.as_dict()))
+                result = outcome.result
+                extracted = outcome.program if item.response is not None else None
+                if result is None:  # no program in the response
+                    return CodeRunResult(
+                        passed=0, total=len(item.tests), score=0.0, reason=outcome.reason
+                    )
+                return CodeRunResult(
+                    verdict=str(result.verdict),
+                    passed=result.passed,
+                    total=result.total,
+                    score=result.score,
+                    tests=[
+                        CodeTestResult(
+                            verdict=str(t.verdict),
+                            time_s=t.time_s,
+                            stdout=t.stdout,
+                            stderr=t.stderr,
+                            reason=t.reason,
+                        )
+                        for t in result.tests
+                    ],
+                    compile_output=result.compile_output,
+                    reason=result.reason or outcome.reason,
+                    extracted=extracted,
+                )
 
-        results = await asyncio.gather(*(one(item) for item in body.items))
-        return CodeRunResponse(results=list(results))
+            results = await asyncio.gather(*(one(item) for item in body.items))
+            return CodeRunResponse(results=list(results))
 
     @app.post("/v1/language", dependencies=authed)
     async def language(body: LanguageRequest, grader: GraderDep) -> LanguageResponse:
-        _check_batch(settings, len(body.items))
+        with _admitted(grader, settings, len(body.items)):
 
-        async def one(text: str, target: str) -> LanguageResultModel:
-            try:
-                result = await grader.score_language(text, target, reasoning_only=False)
-            except VerifierError as exc:
-                grader.count_error("language", exc)
-                return LanguageResultModel(error=ItemError(**exc.as_dict()))
-            return LanguageResultModel(
-                score=result.score,
-                counts=result.counts,
-                total_words=result.total_words,
-                reason=result.reason,
-            )
+            async def one(text: str, target: str) -> LanguageResultModel:
+                try:
+                    result = await grader.score_language(text, target, reasoning_only=False)
+                except VerifierError as exc:
+                    grader.count_error("language", exc)
+                    return LanguageResultModel(error=ItemError(**exc.as_dict()))
+                return LanguageResultModel(
+                    score=result.score,
+                    counts=result.counts,
+                    total_words=result.total_words,
+                    reason=result.reason,
+                )
 
-        results = await asyncio.gather(*(one(i.text, i.target) for i in body.items))
-        return LanguageResponse(results=list(results))
+            results = await asyncio.gather(*(one(i.text, i.target) for i in body.items))
+            return LanguageResponse(results=list(results))
 
     @app.post("/v1/judge", dependencies=authed)
     async def judge(body: JudgeRequest, grader: GraderDep) -> JudgeResponse:
-        _check_batch(settings, len(body.items))
-        results: list[JudgeResultModel | None] = [None] * len(body.items)
-        asked: list[int] = []
-        for index, item in enumerate(body.items):
+        with _admitted(grader, settings, len(body.items)):
+            results: list[JudgeResultModel | None] = [None] * len(body.items)
+            asked: list[int] = []
+            for index, item in enumerate(body.items):
+                try:
+                    for name in ("question", "reference", "response"):
+                        grader.check_size(name, getattr(item, name))
+                except VerifierError as exc:
+                    results[index] = _judge_error(grader, exc)
+                else:
+                    asked.append(index)
+            items = [JudgeItem(*(getattr(body.items[i], k) for k in _JUDGE_FIELDS)) for i in asked]
             try:
-                for name in ("question", "reference", "response"):
-                    grader.check_size(name, getattr(item, name))
-            except VerifierError as exc:
-                results[index] = _judge_error(grader, exc)
+                verdicts = await grader.judge(items, mode=body.mode or settings.judge_mode)
+            except VerifierError as exc:  # no judge configured: every item says so
+                for index in asked:
+                    results[index] = _judge_error(grader, exc)
             else:
-                asked.append(index)
-        items = [JudgeItem(*(getattr(body.items[i], k) for k in _JUDGE_FIELDS)) for i in asked]
-        try:
-            verdicts = await grader.judge(items, mode=body.mode or settings.judge_mode)
-        except VerifierError as exc:  # no judge configured: every item says so
-            for index in asked:
-                results[index] = _judge_error(grader, exc)
-        else:
-            for index, verdict in zip(asked, verdicts, strict=True):
-                results[index] = JudgeResultModel(
-                    correct=verdict.correct,
-                    verdict=verdict.verdict,
-                    raw=verdict.raw,
-                    decided_by=verdict.decided_by,
-                    reason=verdict.reason,
-                    deterministic=verdict.deterministic,
-                    error=ItemError(**verdict.error.as_dict()) if verdict.error else None,
-                )
-        return JudgeResponse(results=[r for r in results if r is not None])
+                for index, verdict in zip(asked, verdicts, strict=True):
+                    results[index] = JudgeResultModel(
+                        correct=verdict.correct,
+                        verdict=verdict.verdict,
+                        raw=verdict.raw,
+                        decided_by=verdict.decided_by,
+                        reason=verdict.reason,
+                        deterministic=verdict.deterministic,
+                        error=ItemError(**verdict.error.as_dict()) if verdict.error else None,
+                    )
+            return JudgeResponse(results=[r for r in results if r is not None])
 
     @app.post("/get_reward", dependencies=authed)
     async def get_reward(body: OpenRLHFRequest, grader: GraderDep) -> OpenRLHFResponse:
-        _check_batch(settings, len(body.query))
-        for name, values in (("prompts", body.prompts), ("labels", body.labels)):
-            if values is not None and len(values) != len(body.query):
+        with _admitted(grader, settings, len(body.query)):
+            for name, values in (("prompts", body.prompts), ("labels", body.labels)):
+                if values is not None and len(values) != len(body.query):
+                    raise HTTPException(
+                        status_code=422,
+                        detail=f"'{name}' has {len(values)} entries but 'query' has "
+                        f"{len(body.query)}: they must match one to one",
+                    )
+            if body.labels is None:
                 raise HTTPException(
-                    status_code=422,
-                    detail=f"'{name}' has {len(values)} entries but 'query' has "
-                    f"{len(body.query)}: they must match one to one",
+                    status_code=422, detail="'labels' (the references) are required"
                 )
-        if body.labels is None:
-            raise HTTPException(status_code=422, detail="'labels' (the references) are required")
-        items = reward_items(body)
-        valid = [item for item in items if isinstance(item, RewardItem)]
-        config = grader.math_config(None)
-        graded = iter(await grader.rewards(valid, weights=None, style=None, config=config))
-        return openrlhf_response(
-            [next(graded) if isinstance(item, RewardItem) else item for item in items]
-        )
+            items = reward_items(body)
+            valid = [item for item in items if isinstance(item, RewardItem)]
+            config = grader.math_config(None)
+            graded = iter(await grader.rewards(valid, weights=None, style=None, config=config))
+            return openrlhf_response(
+                [next(graded) if isinstance(item, RewardItem) else item for item in items]
+            )
 
     return app

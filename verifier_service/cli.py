@@ -1,15 +1,16 @@
-"""The command line: ``verifier serve`` and ``verifier grade``."""
+"""The command line: ``verifier serve``, ``grade``, ``eval`` and ``filter``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +44,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="take the last number when a response has no boxed or tagged answer",
     )
 
+    evaluate = commands.add_parser("eval", help="pass@1, pass@k and cons@k of sampled responses")
+    evaluate.add_argument("input", type=Path, help="JSONL: prompt_id (or id, prompt), response, reference")
+    evaluate.add_argument(
+        "-k",
+        dest="ks",
+        metavar="K",
+        type=_positive_int,
+        nargs="+",
+        action="extend",
+        default=[],
+        help="also report unbiased pass@K (several values or repeated -k)",
+    )
+    evaluate.add_argument("--json", type=Path, help="write the summary (overall and per prompt)")
+    _add_grading_arguments(evaluate)
+
+    sift = commands.add_parser("filter", help="rejection sampling: keep correct, readable samples")
+    sift.add_argument("input", type=Path, help="JSONL: response, reference, any other fields")
+    sift.add_argument("-o", "--output", type=Path, required=True, help="JSONL of kept lines")
+    sift.add_argument("--dropped", type=Path, help="JSONL of dropped lines with their reasons")
+    sift.add_argument("--target-language", help="language of the reasoning (default en)")
+    sift.add_argument(
+        "--min-language-score", type=float, help="lowest language consistency kept (default 0.95)"
+    )
+    sift.add_argument(
+        "--max-paragraph-chars", type=int, help="longest paragraph kept (default 2000, 0: off)"
+    )
+    sift.add_argument(
+        "--allow-code-in-reasoning", action="store_true", help="keep code blocks inside <think>"
+    )
+    _add_grading_arguments(sift)
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args.host, args.port)
+    if args.command == "eval":
+        return _eval(args)
+    if args.command == "filter":
+        return _filter(args)
     return asyncio.run(_grade(args))
 
 
@@ -53,14 +89,26 @@ def _serve(host: str | None, port: int | None) -> int:
     import uvicorn
 
     from verifier_service.app import create_app
+    from verifier_service.logs import configure_logging
 
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
     settings = Settings().model_copy(update=overrides)
+    configure_logging(settings.log_level)
+    no_keys = not settings.api_keys.strip() and settings.api_keys_file is None
+    if not settings.binds_loopback and no_keys and not settings.allow_unauthenticated:
+        print(
+            f"verifier: refusing to serve on {settings.host} without API keys: anyone who can "
+            "reach it could use it. Set VERIFIER_API_KEYS or VERIFIER_API_KEYS_FILE, or "
+            "VERIFIER_ALLOW_UNAUTHENTICATED=true if the network is trusted.",
+            file=sys.stderr,
+        )
+        return 2
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level,
+        log_config=None,  # configure_logging has set up JSON lines
+        access_log=False,  # the app logs each request itself, with its request id
         timeout_graceful_shutdown=30,
     )
     return 0
@@ -240,6 +288,134 @@ def _print_summary(console: Console, summary: _Summary, seconds: float) -> None:
     table.add_row("time", f"{seconds:.2f} s")
     table.add_row("items/s", f"{summary.total / seconds:.1f}" if seconds > 0 else "n/a")
     console.print(table)
+
+
+# --- eval and filter -------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive integer")
+    return value
+
+
+def _add_grading_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", help="grade through a running service instead of in-process")
+    parser.add_argument("--api-key", help="API key for --url (or VERIFIER_API_KEY)")
+    parser.add_argument(
+        "--last-number-fallback",
+        action="store_true",
+        help="take the last number when a response has no boxed or tagged answer",
+    )
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from verifier_service import evaluation
+
+    console = Console(stderr=True)
+    if not args.input.is_file():
+        console.print(f"[red]{args.input}: no such file")
+        return 2
+    loaded = evaluation.load_samples(args.input)
+    evaluation.print_invalid_lines(console, loaded.invalid)
+    if not loaded.samples:
+        console.print(f"[red]{args.input}: no usable samples")
+        return 1
+
+    async def run(hook: Any) -> list[evaluation.PromptResult]:
+        async with _RemoteGrader(args) if args.url else _LocalGrader(args) as grade_pairs:
+            return await evaluation.evaluate_samples(
+                loaded.samples,
+                grade_pairs,
+                ks=args.ks,
+                batch_size=_BATCH,
+                last_number_fallback=args.last_number_fallback,
+                on_progress=hook,
+            )
+
+    started = time.perf_counter()
+    try:
+        with _progress_hook(console) as hook:
+            prompts = asyncio.run(run(hook))
+    except httpx.HTTPError as exc:
+        console.print(f"[red]the service at {args.url} failed: {exc}")
+        return 1
+    report = evaluation.EvalReport(
+        tuple(prompts), loaded.invalid, tuple(args.ks), time.perf_counter() - started
+    )
+    console.print(evaluation.report_table(report))
+    if args.json:
+        text = json.dumps(evaluation.report_dict(report), ensure_ascii=False, indent=2)
+        args.json.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+def _filter(args: argparse.Namespace) -> int:
+    from verifier_service import filtering
+
+    console = Console(stderr=True)
+    if not args.input.is_file():
+        console.print(f"[red]{args.input}: no such file")
+        return 2
+    given = {
+        "target_language": args.target_language,
+        "min_language_score": args.min_language_score,
+        "max_paragraph_chars": args.max_paragraph_chars,
+    }
+    try:
+        options = filtering.FilterOptions(
+            **{name: value for name, value in given.items() if value is not None},
+            allow_code_in_reasoning=args.allow_code_in_reasoning,
+        )
+    except VerifierError as exc:
+        console.print(f"[red]{exc.message}")
+        return 2
+    if args.max_paragraph_chars == 0:
+        options = replace(options, max_paragraph_chars=None)
+    if not filtering.count_lines(args.input):
+        console.print(f"[red]{args.input}: no samples (the file is empty)")
+        return 1
+
+    async def run(hook: Any, kept: Any, dropped: Any) -> filtering.FilterReport:
+        async with _RemoteGrader(args) if args.url else _LocalGrader(args) as grade_pairs:
+            return await filtering.filter_file(
+                args.input, kept, dropped, grade_pairs, options, batch_size=_BATCH, on_progress=hook
+            )
+
+    with contextlib.ExitStack() as files:
+        kept = files.enter_context(args.output.open("w", encoding="utf-8"))
+        dropped = args.dropped and files.enter_context(args.dropped.open("w", encoding="utf-8"))
+        try:
+            with _progress_hook(console) as hook:
+                report = asyncio.run(run(hook, kept, dropped))
+        except httpx.HTTPError as exc:
+            console.print(f"[red]the service at {args.url} failed: {exc}")
+            return 1
+    filtering.print_invalid_lines(console, report.invalid)
+    console.print(filtering.report_table(report))
+    return 0 if report.lines > len(report.invalid) else 1
+
+
+@contextlib.contextmanager
+def _progress_hook(console: Console) -> Iterator[Any]:
+    """A rich progress bar per stage, fed by (stage, completed, total) calls."""
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    tasks: dict[str, Any] = {}
+
+    def hook(stage: str, completed: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = progress.add_task(stage, total=total)
+        progress.update(tasks[stage], completed=completed, total=total)
+
+    with progress:
+        yield hook
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
     └── JudgeError              judge_error        the judge failed or is not configured
         ├── JudgeUnparseableError   judge_unparseable     no strict verdict in the reply
         └── JudgeNotConfiguredError judge_not_configured  the server has no judge
+    ServiceOverloadedError      overloaded         (a whole request) too many items queued: 429
 
 Outcomes (a wrong answer, a refused prediction) are values in results, not errors. Errors are
 per item: they are converted to ``{"code", "message"}`` at the HTTP boundary and never fail a
@@ -66,3 +67,9 @@ class JudgeUnparseableError(JudgeError):
 
 class JudgeNotConfiguredError(JudgeError):
     code = "judge_not_configured"
+
+
+class ServiceOverloadedError(VerifierError):
+    """A request-level refusal: the grading queue is full. Answered with 429 + Retry-After."""
+
+    code = "overloaded"

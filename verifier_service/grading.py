@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -42,6 +43,7 @@ from verifier_service.errors import (
     JudgeError,
     JudgeNotConfiguredError,
     SandboxError,
+    ServiceOverloadedError,
     VerifierError,
 )
 from verifier_service.metrics import Metrics
@@ -105,6 +107,30 @@ class Grader:
             swap_check=settings.judge_swap_check,
         )
         self._in_flight: dict[Hashable, asyncio.Future[MathResult | _CachedError]] = {}
+        self._admitted = 0
+
+    @contextmanager
+    def admit(self, items: int) -> Iterator[None]:
+        """Hold ``items`` places in the grading queue for the duration of a request.
+
+        Raises ServiceOverloadedError (429) when the queue would pass
+        ``VERIFIER_MAX_QUEUED_ITEMS``: memory stays bounded and the client backs off. A request
+        arriving at an empty queue is always admitted.
+        """
+        limit = self.settings.max_queued_items
+        if self._admitted and self._admitted + items > limit:
+            self.metrics.rejections.labels("overloaded").inc()
+            raise ServiceOverloadedError(
+                f"{self._admitted} items are being graded and the limit is {limit} "
+                "(VERIFIER_MAX_QUEUED_ITEMS): retry later"
+            )
+        self._admitted += items
+        self.metrics.admitted_items.set(self._admitted)
+        try:
+            yield
+        finally:
+            self._admitted -= items
+            self.metrics.admitted_items.set(self._admitted)
 
     # --- math ------------------------------------------------------------------------------
 

@@ -62,6 +62,17 @@ class Metrics:
             ["verdict"],
             registry=self.registry,
         )
+        self.rejections = Counter(
+            "verifier_rejections",
+            "Requests turned away, by reason (rate_limited, overloaded, unauthorized).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.admitted_items = Gauge(
+            "verifier_admitted_items",
+            "Items of requests being served now (bounded by VERIFIER_MAX_QUEUED_ITEMS).",
+            registry=self.registry,
+        )
         self.queue_depth = Gauge(
             "verifier_queue_depth",
             "Items submitted to the grading workers and not finished yet.",

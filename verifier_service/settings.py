@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from functools import cached_property
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -23,6 +23,26 @@ class Settings(BaseSettings):
         "",
         description="Comma-separated API keys. When set, every endpoint but /healthz and "
         "/readyz needs 'Authorization: Bearer KEY'.",
+    )
+    api_keys_file: Path | None = Field(
+        None,
+        description="A file of API keys, one per line; re-read when it changes, so keys rotate "
+        "without a restart.",
+    )
+    allow_unauthenticated: bool = Field(
+        False,
+        description="Serve on a non-loopback address without API keys. Off: such a start is "
+        "refused.",
+    )
+    rate_limit_per_s: float = Field(
+        0.0, ge=0, description="Requests per second per API key (or client address); 0: off."
+    )
+    rate_limit_burst: int = Field(20, ge=1, description="Requests allowed in a burst.")
+    max_queued_items: int = Field(
+        50_000,
+        ge=1,
+        description="Items being graded at once; a request that would pass it gets 429 with "
+        "Retry-After instead of growing memory without bound.",
     )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
@@ -119,6 +139,6 @@ class Settings(BaseSettings):
             )
         return self
 
-    @cached_property
-    def api_key_set(self) -> frozenset[str]:
-        return frozenset(k.strip() for k in self.api_keys.split(",") if k.strip())
+    @property
+    def binds_loopback(self) -> bool:
+        return self.host in ("127.0.0.1", "localhost", "::1") or self.host.startswith("127.")
