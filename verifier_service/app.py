@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -57,6 +57,7 @@ from verifier_service.schemas import (
     RewardsResponse,
 )
 from verifier_service.settings import Settings
+from verifier_service.version import versions
 from verifier_service.workers import WorkerPool
 
 
@@ -182,6 +183,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sandbox=sandbox_status(grader.sandbox),
         )
         return JSONResponse(status_code=200 if ready else 503, content=body.model_dump())
+
+    @app.get("/v1/version", dependencies=authed)
+    async def version() -> dict[str, Any]:
+        """The versions that decide grading outcomes (see docs/grading-changes.md)."""
+        return versions()
 
     @app.get("/metrics", dependencies=authed)
     async def prometheus_metrics() -> Response:

@@ -10,7 +10,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
 
     evaluate = commands.add_parser("eval", help="pass@1, pass@k and cons@k of sampled responses")
-    evaluate.add_argument("input", type=Path, help="JSONL: prompt_id (or id, prompt), response, reference")
+    evaluate.add_argument(
+        "input", type=Path, help="JSONL: prompt_id (or id, prompt), response, reference"
+    )
     evaluate.add_argument(
         "-k",
         dest="ks",
@@ -352,7 +354,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _filter(args: argparse.Namespace) -> int:
-    from verifier_service import filtering
+    from verifier_service import evaluation, filtering
 
     console = Console(stderr=True)
     if not args.input.is_file():
@@ -363,16 +365,16 @@ def _filter(args: argparse.Namespace) -> int:
         "min_language_score": args.min_language_score,
         "max_paragraph_chars": args.max_paragraph_chars,
     }
+    settings = {name: value for name, value in given.items() if value is not None}
+    if args.max_paragraph_chars == 0:
+        settings["max_paragraph_chars"] = None
     try:
         options = filtering.FilterOptions(
-            **{name: value for name, value in given.items() if value is not None},
-            allow_code_in_reasoning=args.allow_code_in_reasoning,
+            **settings, allow_code_in_reasoning=args.allow_code_in_reasoning
         )
     except VerifierError as exc:
         console.print(f"[red]{exc.message}")
         return 2
-    if args.max_paragraph_chars == 0:
-        options = replace(options, max_paragraph_chars=None)
     if not filtering.count_lines(args.input):
         console.print(f"[red]{args.input}: no samples (the file is empty)")
         return 1
@@ -385,14 +387,16 @@ def _filter(args: argparse.Namespace) -> int:
 
     with contextlib.ExitStack() as files:
         kept = files.enter_context(args.output.open("w", encoding="utf-8"))
-        dropped = args.dropped and files.enter_context(args.dropped.open("w", encoding="utf-8"))
+        dropped = None
+        if args.dropped is not None:
+            dropped = files.enter_context(args.dropped.open("w", encoding="utf-8"))
         try:
             with _progress_hook(console) as hook:
                 report = asyncio.run(run(hook, kept, dropped))
         except httpx.HTTPError as exc:
             console.print(f"[red]the service at {args.url} failed: {exc}")
             return 1
-    filtering.print_invalid_lines(console, report.invalid)
+    evaluation.print_invalid_lines(console, report.invalid)
     console.print(filtering.report_table(report))
     return 0 if report.lines > len(report.invalid) else 1
 

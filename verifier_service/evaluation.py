@@ -25,6 +25,7 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from verifier_service.engine.math import extract_final_answer
@@ -45,6 +46,7 @@ __all__ = [
     "group_answers",
     "load_samples",
     "pass_at_k",
+    "print_invalid_lines",
     "read_lines",
     "report_dict",
     "report_table",
@@ -441,6 +443,16 @@ def _final_answer(
 
 
 # --- reporting ------------------------------------------------------------------------------
+
+
+def print_invalid_lines(
+    console: Console, invalid: Sequence[tuple[int, str]], *, limit: int = 20
+) -> None:
+    """Say which lines could not be used (the first ``limit`` of them, then how many more)."""
+    for _, message in invalid[:limit]:
+        console.print(f"[yellow]skipped: {message}", markup=True, highlight=False)
+    if len(invalid) > limit:
+        console.print(f"[yellow]… and {len(invalid) - limit} more unusable lines")
 
 
 def report_dict(report: EvalReport) -> dict[str, Any]:

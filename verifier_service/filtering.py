@@ -42,6 +42,7 @@ __all__ = [
     "REASONS",
     "FilterOptions",
     "FilterReport",
+    "count_lines",
     "filter_file",
     "filter_reasons",
     "has_code_block",
@@ -148,6 +149,12 @@ def score_language(response: str, options: FilterOptions) -> LanguageResult | Ve
 # --- the file -------------------------------------------------------------------------------
 
 
+def count_lines(path: Path) -> int:
+    """Non-blank lines of ``path`` (valid or not): the work a run has ahead of it."""
+    with path.open("rb") as lines:
+        return sum(1 for line in lines if line.strip())
+
+
 @dataclass(frozen=True)
 class FilterReport:
     """What a filtering run kept and dropped, and why."""
@@ -178,7 +185,7 @@ async def filter_file(
     A dropped line is ``{"line", "reasons", "record" (or "raw"), "details"}``.
     """
     started = time.perf_counter()
-    total = sum(1 for _ in read_lines(source, required=()))
+    total = count_lines(source)
     done = kept_count = 0
     reasons: Counter[str] = Counter()
     invalid: list[tuple[int, str]] = []

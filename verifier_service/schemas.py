@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from verifier_service.version import GRADER_VERSION
+
 FormatStyleName = Literal["r1_zero", "think", "think_open"]
 TaskName = Literal["math", "code", "judge", "none"]
 
@@ -56,6 +58,7 @@ class MathVerifyResult(_Model):
 
 class MathVerifyResponse(_Model):
     results: list[MathVerifyResult]
+    grader_version: str = GRADER_VERSION
 
 
 # --- /v1/code/run ---------------------------------------------------------------------------
@@ -114,6 +117,7 @@ class CodeRunResult(_Model):
 
 class CodeRunResponse(_Model):
     results: list[CodeRunResult]
+    grader_version: str = GRADER_VERSION
 
 
 # --- /v1/rewards -----------------------------------------------------------------------------
@@ -159,6 +163,7 @@ class RewardResult(_Model):
 
 class RewardsResponse(_Model):
     results: list[RewardResult]
+    grader_version: str = GRADER_VERSION
 
 
 # --- /get_reward (OpenRLHF's remote reward protocol) ----------------------------------------
@@ -174,6 +179,7 @@ class OpenRLHFRequest(BaseModel):
 
 
 class OpenRLHFResponse(_Model):
+    grader_version: str = GRADER_VERSION
     rewards: list[float | None]
     scores: list[float | None]
     extra_logs: dict[str, list[float | None]]
@@ -206,6 +212,7 @@ class LanguageResultModel(_Model):
 
 class LanguageResponse(_Model):
     results: list[LanguageResultModel]
+    grader_version: str = GRADER_VERSION
 
 
 # --- /v1/judge ------------------------------------------------------------------------------
@@ -236,6 +243,7 @@ class JudgeResultModel(_Model):
 
 class JudgeResponse(_Model):
     results: list[JudgeResultModel]
+    grader_version: str = GRADER_VERSION
 
 
 # --- health ----------------------------------------------------------------------------------
