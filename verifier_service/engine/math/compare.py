@@ -208,9 +208,10 @@ def _numerically_nonzero(difference: sympy.Expr, a: sympy.Expr, b: sympy.Expr) -
         # Different symbols get different values so that x - y is not zero by accident.
         point = {s: v + sympy.Rational(i, 7) for i, (s, v) in enumerate(point.items())}
         try:
-            value = complex(sympy.N(difference.subs(point), 30))
-            scale = abs(complex(sympy.N(a.subs(point), 30))) + abs(
-                complex(sympy.N(b.subs(point), 30))
+            # xreplace, not subs: a plain substitution, many times faster on big expressions.
+            value = complex(sympy.N(difference.xreplace(point), 30))
+            scale = abs(complex(sympy.N(a.xreplace(point), 30))) + abs(
+                complex(sympy.N(b.xreplace(point), 30))
             )
         except (TypeError, ValueError, ZeroDivisionError):
             continue
