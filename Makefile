@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint bench clean
+.PHONY: install serve test lint bench clean check-golden
 
 install: $(VENV)/.installed
 
@@ -28,6 +28,12 @@ lint: install
 
 test: install lint docker sandbox-image
 	$(VENV)/bin/pytest
+	# The golden sets: any change of a grading outcome must be a reviewed update of these files.
+	$(VENV)/bin/verifier check tests/golden/*.jsonl
+
+# Grade the golden sets only (writes a JUnit report for CI systems that show one).
+check-golden: install docker sandbox-image
+	$(VENV)/bin/verifier check tests/golden/*.jsonl --junit golden-junit.xml
 
 .PHONY: docker sandbox-image
 

@@ -1,4 +1,4 @@
-"""The command line: ``verifier serve``, ``grade``, ``eval`` and ``filter``."""
+"""The command line: ``verifier serve``, ``grade``, ``eval``, ``filter`` and ``check``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
+from verifier_service.check import add_check_parser, run_check
 from verifier_service.errors import VerifierError
 from verifier_service.settings import Settings
 
@@ -77,9 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     _add_grading_arguments(sift)
 
+    add_check_parser(commands)
+
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args.host, args.port)
+    if args.command == "check":
+        return run_check(args)
     if args.command == "eval":
         return _eval(args)
     if args.command == "filter":
