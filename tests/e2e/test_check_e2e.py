@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import running_service
+from service import running_service
 
 from verifier_service.check import main
 

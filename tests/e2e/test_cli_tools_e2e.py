@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import free_port
+from service import free_port
 
 pytestmark = pytest.mark.e2e
 

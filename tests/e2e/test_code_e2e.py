@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import running_service
+from service import running_service
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 import uvicorn
+from service import free_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -38,17 +38,10 @@ BOXED_TWO = "<think>1+1 is 2</think> The answer is \\boxed{2}."
 # --- loopback servers ------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def _serve(app: Any, port: int | None = None) -> Iterator[str]:
     """Run ``app`` under uvicorn in a thread on loopback; yield its base URL."""
-    port = port or _free_port()
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error")
     config.timeout_graceful_shutdown = 1
     server = uvicorn.Server(config)
@@ -226,7 +219,7 @@ def test_client_raises_on_400_without_retrying() -> None:
 
 
 def test_client_retries_until_a_refused_server_comes_up() -> None:
-    port = _free_port()
+    port = free_port()
     service = ScriptedService()
     config = RewardClientConfig([f"http://127.0.0.1:{port}"], backoff_s=0.1, max_backoff_s=0.5)
     with RewardClient(config) as client:
@@ -307,7 +300,7 @@ def test_client_round_robins_chunks_over_urls() -> None:
 
 def test_client_retries_on_the_next_url_when_one_is_down() -> None:
     service = ScriptedService()
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     with _serve(service.app) as url, RewardClient(_config(dead, url, chunk_size=1)) as client:
         outcomes = client.score(_items(4))
     assert len(service.seen) == 4

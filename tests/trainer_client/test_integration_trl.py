@@ -4,20 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from service import running_service
 
 from trainer_client.client import RewardItem
 from trainer_client.integrations.trl import (
@@ -45,44 +39,9 @@ ADD_TESTS = [
 # --- a real service: `verifier serve` on a free loopback port ---------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _running_service() -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "VERIFIER_WORKERS": "1", "VERIFIER_SANDBOX_BACKEND": "local"}
-    with tempfile.TemporaryFile() as log:
-        command = [sys.executable, "-m", "verifier_service.cli", "serve", "--port", str(port)]
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while not _ready(url):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"the service did not start: {log.read()[-2000:]!r}")
-                time.sleep(0.1)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def service_url() -> Iterator[str]:
-    with _running_service() as url:
+    with running_service(workers="1", sandbox_backend="local") as url:
         yield url
 
 

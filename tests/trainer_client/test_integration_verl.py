@@ -7,21 +7,15 @@ import importlib.util
 import json
 import logging
 import math
-import os
 import re
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
+from service import free_port, running_service
 
 import trainer_client.integrations.verl as verl_module
 from trainer_client.client import ItemError, RewardItem
@@ -51,44 +45,9 @@ ADD_TESTS = [
 # --- a real service: `verifier serve` on a free loopback port ---------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@contextmanager
-def _running_service() -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "VERIFIER_WORKERS": "1", "VERIFIER_SANDBOX_BACKEND": "local"}
-    with tempfile.TemporaryFile() as log:
-        command = [sys.executable, "-m", "verifier_service.cli", "serve", "--port", str(port)]
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while not _ready(url):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    raise RuntimeError(f"the service did not start: {log.read()[-2000:]!r}")
-                time.sleep(0.1)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def service_url() -> Iterator[str]:
-    with _running_service() as url:
+    with running_service(workers="1", sandbox_backend="local") as url:
         yield url
 
 
@@ -372,7 +331,7 @@ def test_integration_verl_raise_on_failure(service_url: str) -> None:
 
 
 def test_integration_verl_unreachable_service_is_a_counted_failure() -> None:
-    url = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     results = compute_score_batch(["math"], [RIGHT], ["4"], url=url, retries=0)
     assert (results[0]["score"], results[0]["failed"]) == (0.0, 1.0)
     assert results[0]["error"] == "unavailable"
