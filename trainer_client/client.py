@@ -137,6 +137,8 @@ class RewardItem:
     """For ``task="code"``: tests as in ``/v1/code/run``."""
     language: str | None = None
     """For ``task="code"``: the programming language."""
+    limits: Mapping[str, Any] | None = None
+    """For ``task="code"``: ``{"time_s": …, "memory_mb": …}`` per test."""
     format_style: str | None = None
 
 
@@ -172,20 +174,23 @@ def _item_payload(item: RewardItem) -> dict[str, Any]:
     payload = {k: v for k, v in asdict(item).items() if v is not None}
     if item.tests is not None:
         payload["tests"] = [dict(test) for test in item.tests]
+    if item.limits is not None:
+        payload["limits"] = dict(item.limits)
     return payload
 
 
-def _request_body(
-    items: Sequence[RewardItem],
-    weights: Mapping[str, float] | None,
-    format_style: str | None,
+def _request_options(
+    weights: Mapping[str, float] | None, format_style: str | None, code_scoring: str | None
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"items": [_item_payload(item) for item in items]}
+    """The request-wide fields of a /v1/rewards body; unset ones are left to the server."""
+    options: dict[str, Any] = {}
     if weights is not None:
-        body["weights"] = dict(weights)
+        options["weights"] = dict(weights)
     if format_style is not None:
-        body["format_style"] = format_style
-    return body
+        options["format_style"] = format_style
+    if code_scoring is not None:
+        options["code_scoring"] = code_scoring
+    return options
 
 
 def _parse_outcome(raw: Any, item: RewardItem) -> RewardOutcome:
@@ -291,17 +296,20 @@ class AsyncRewardClient:
         *,
         weights: Mapping[str, float] | None = None,
         format_style: str | None = None,
+        code_scoring: str | None = None,
     ) -> list[RewardOutcome]:
-        """Score every item; one outcome per item, in input order."""
+        """Score every item; one outcome per item, in input order.
+
+        code_scoring: "binary" (1 when every test passes) or "fraction" (share passed).
+        """
+        options = _request_options(weights, format_style, code_scoring)
         size = self.config.chunk_size
         chunks = [items[start : start + size] for start in range(0, len(items), size)]
         first_url = self._next_url
         self._next_url = (first_url + len(chunks)) % len(self.config.urls)
         limit = asyncio.Semaphore(self.config.max_concurrency or max(1, len(chunks)))
         tasks = [
-            asyncio.ensure_future(
-                self._score_chunk(chunk, first_url + index, weights, format_style, limit)
-            )
+            asyncio.ensure_future(self._score_chunk(chunk, first_url + index, options, limit))
             for index, chunk in enumerate(chunks)
         ]
         try:
@@ -318,11 +326,10 @@ class AsyncRewardClient:
         self,
         items: Sequence[RewardItem],
         slot: int,
-        weights: Mapping[str, float] | None,
-        format_style: str | None,
+        options: Mapping[str, Any],
         limit: asyncio.Semaphore,
     ) -> list[RewardOutcome]:
-        body = _request_body(items, weights, format_style)
+        body = {"items": [_item_payload(item) for item in items], **options}
         urls = self.config.urls
         failure = ""
         async with limit:
@@ -383,9 +390,12 @@ class RewardClient:
         *,
         weights: Mapping[str, float] | None = None,
         format_style: str | None = None,
+        code_scoring: str | None = None,
     ) -> list[RewardOutcome]:
-        """Score every item; one outcome per item, in input order."""
-        call = self._client.score(items, weights=weights, format_style=format_style)
+        """Score every item; one outcome per item, in input order (see AsyncRewardClient)."""
+        call = self._client.score(
+            items, weights=weights, format_style=format_style, code_scoring=code_scoring
+        )
         return self._loop.run_until_complete(call)
 
     def close(self) -> None:

@@ -154,6 +154,24 @@ def test_client_sends_weights_to_the_real_service(service_url: str) -> None:
     assert outcome.reward == 1.5
 
 
+def test_client_sends_code_scoring_and_limits_to_the_real_service(service_url: str) -> None:
+    program = "<think>x</think>\n```python\nn = int(input())\nprint(n if n > 1 else 0)\n```\n"
+    tests = [{"stdin": f"{n}\n", "expected_stdout": f"{n}\n"} for n in (1, 2, 3, 4)]
+    item = RewardItem(
+        response=program,
+        task="code",
+        language="python",
+        tests=tests,
+        limits={"time_s": 1, "memory_mb": 128},
+    )
+    config = RewardClientConfig(urls=[service_url], api_key="k1")
+    with RewardClient(config) as client:
+        (binary,) = client.score([item])
+        (fraction,) = client.score([item], code_scoring="fraction")
+    assert binary.components["accuracy"] == 0.0
+    assert fraction.components["accuracy"] == 0.75
+
+
 def test_client_reports_the_real_service_item_error_as_none(service_url: str) -> None:
     items = [
         RewardItem(id="ok", response=BOXED_TWO, reference="2"),
