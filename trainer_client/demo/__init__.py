@@ -1,0 +1,1 @@
+"""A synthetic arithmetic task, a tiny model and a GRPO run that improves it, on a CPU."""
