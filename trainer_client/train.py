@@ -35,6 +35,7 @@ from transformers import (
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.utils import logging as hf_logging
 
 from trainer_client.checkpoint import (
     Checkpoint,
@@ -369,6 +370,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="override one field (value parsed as YAML); repeatable",
     )
     args = parser.parse_args(argv)
+    hf_logging.disable_progress_bar()  # per-checkpoint save bars would break up ours
     try:
         config = load_config(args.config, overrides=args.overrides)
     except (ConfigError, OSError) as exc:
