@@ -50,3 +50,8 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# The reliability tests stretched out: longer load, more fuzz examples, faults under longer load.
+.PHONY: soak
+soak: install docker sandbox-image
+	RELIABILITY_SCALE=$${RELIABILITY_SCALE:-10} $(VENV)/bin/pytest -s tests/reliability
