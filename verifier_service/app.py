@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -159,9 +160,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         problems = [
             f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
         ]
+        # The offending input is left out: it may be raw bytes (not JSON) or very large.
+        detail = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]
         return JSONResponse(
             status_code=422,
-            content={"message": "; ".join(problems), "detail": exc.errors()},
+            content={"message": "; ".join(problems), "detail": jsonable_encoder(detail)},
         )
 
     authed = [Depends(_require_api_key)]

@@ -75,6 +75,16 @@ def test_api_not_json_is_422(client: TestClient) -> None:
     assert reply.status_code == 422
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/octet-stream", None])
+def test_api_body_that_is_not_json_is_422_never_500(
+    client: TestClient, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    reply = client.post("/v1/math/verify", content=b'{"items": []}\xff', headers=headers)
+    assert reply.status_code == 422
+    assert reply.json()["message"]
+
+
 def test_api_too_many_items_is_413(client: TestClient) -> None:
     items = [{"response": BOXED_TWO, "reference": "2"}] * 51
     reply = client.post("/v1/math/verify", json={"items": items})
