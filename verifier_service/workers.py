@@ -13,9 +13,10 @@ import concurrent.futures
 import multiprocessing
 import resource
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from pebble import ProcessExpired, ProcessPool
+from pebble import ProcessExpired, ProcessFuture, ProcessPool
 
 from verifier_service.errors import (
     GradingResourceError,
@@ -48,16 +49,37 @@ class WorkerPool:
     """
 
     def __init__(self, *, workers: int, memory_mb: int) -> None:
+        self.workers = workers
+        self.memory_mb = memory_mb
+        self._pool = self._new_pool()
+        self.in_flight = 0
+        self.rebuilds = 0
+
+    def _new_pool(self) -> ProcessPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_PRELOAD)
-        self.workers = workers
-        self._pool = ProcessPool(
-            max_workers=workers,
+        return ProcessPool(
+            max_workers=self.workers,
             initializer=_init_worker,
-            initargs=(memory_mb,),
+            initargs=(self.memory_mb,),
             context=context,
         )
-        self.in_flight = 0
+
+    def _schedule(
+        self, function: Callable[..., T], args: Any, kwargs: Any, timeout: float
+    ) -> ProcessFuture[T]:
+        try:
+            return self._pool.schedule(function, args=args, kwargs=kwargs, timeout=timeout)
+        except RuntimeError:
+            # pebble marks the whole pool broken when a worker dies while it runs no task (the
+            # OOM killer, a stray SIGKILL) and refuses work from then on: start a new pool.
+            self._rebuild()
+            return self._pool.schedule(function, args=args, kwargs=kwargs, timeout=timeout)
+
+    def _rebuild(self) -> None:
+        broken, self._pool = self._pool, self._new_pool()
+        self.rebuilds += 1
+        broken.stop()
 
     async def start(self) -> None:
         """Start the workers now (pebble starts them lazily) so no request pays for it."""
@@ -70,11 +92,26 @@ class WorkerPool:
     async def call(
         self, function: Callable[..., T], *args: Any, timeout: float, **kwargs: Any
     ) -> T:
-        """Run ``function(*args, **kwargs)`` in a worker, killed past ``timeout`` seconds."""
-        future = self._pool.schedule(function, args=args, kwargs=kwargs, timeout=timeout)
+        """Run ``function(*args, **kwargs)`` in a worker, killed past ``timeout`` seconds.
+
+        Grading functions are pure, so an item caught in a pool that broke under it (another
+        worker died while idle) is run once more on the restarted pool.
+        """
         self.in_flight += 1
         try:
-            return await asyncio.wrap_future(future)
+            for attempt in range(2):
+                pool = self._pool
+                future = self._schedule(function, args, kwargs, timeout)
+                try:
+                    return await asyncio.wrap_future(future)
+                except BrokenProcessPool as exc:
+                    if pool is self._pool:  # the first item to see it restarts the pool
+                        self._rebuild()
+                    if attempt == 1:
+                        raise WorkerCrashedError(
+                            "grading workers kept dying; the pool was restarted"
+                        ) from exc
+            raise AssertionError("unreachable: the loop returns or raises")
         except concurrent.futures.TimeoutError as exc:
             raise GradingTimeoutError(
                 f"grading took longer than {timeout:g} s; the worker was stopped"

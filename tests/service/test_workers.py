@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from collections.abc import Iterator
 
+import psutil
 import pytest
 
 from verifier_service.errors import (
@@ -83,6 +85,46 @@ def test_workers_crash_becomes_worker_crashed(pool: WorkerPool) -> None:
     with pytest.raises(WorkerCrashedError, match="exit code 3"):
         _run(pool.call(_die, timeout=10))
     assert _run(pool.call(_add, 1, 1, timeout=10)) == 2
+
+
+def _worker_pids() -> list[int]:
+    # The workers are the fork server's children, the fork server is ours.
+    me = psutil.Process()
+    return [p.pid for p in me.children(recursive=True) if p.ppid() != me.pid]
+
+
+def _kill_workers(pids: list[int]) -> None:
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_workers_killed_idle_worker_does_not_break_the_pool() -> None:
+    pool = WorkerPool(workers=2, memory_mb=512)
+    try:
+        _run(pool.start())
+        _kill_workers(_worker_pids()[:1])
+        time.sleep(0.5)  # let the pool notice
+        assert [_run(pool.call(_add, n, 1, timeout=10)) for n in range(3)] == [1, 2, 3]
+    finally:
+        pool.close()
+
+
+def test_workers_killed_busy_worker_fails_only_its_item() -> None:
+    pool = WorkerPool(workers=2, memory_mb=512)
+    try:
+        _run(pool.start())
+
+        async def kill_while_busy() -> object:
+            task = asyncio.ensure_future(pool.call(_sleep_forever, timeout=30))
+            await asyncio.sleep(0.5)
+            _kill_workers(_worker_pids())
+            return await asyncio.gather(task, return_exceptions=True)
+
+        (outcome,) = _run(kill_while_busy())  # type: ignore[misc]
+        assert isinstance(outcome, WorkerCrashedError)
+        assert _run(pool.call(_add, 2, 3, timeout=10)) == 5
+    finally:
+        pool.close()
 
 
 def test_workers_memory_cap_becomes_resource_error(pool: WorkerPool) -> None:
