@@ -52,7 +52,7 @@ class DemoSettings:
     sft_steps: int = 600
     sft_batch_size: int = 32
     sft_learning_rate: float = 3e-3
-    slip_rate: float = 0.75
+    slip_rate: float = 0.85
     """Share of cold-start answers that add one too many in the units column."""
     plain_rate: float = 0.5
     """Share of cold-start answers without a ``<think>`` block."""
