@@ -177,13 +177,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def readyz(request: Request) -> JSONResponse:
         grader: Grader = request.app.state.grader
         judge = await judge_status(grader.judge_backend)
-        ready = grader.pool.active and judge["ready"]
+        sandbox = sandbox_status(grader.sandbox)
+        ready = grader.pool.active and judge["ready"] and sandbox["ready"]
         body = Readiness(
             ready=ready,
             workers={"processes": grader.pool.workers, "in_flight": grader.pool.in_flight},
             cache={"entries": len(grader.cache), "capacity": grader.cache.capacity},
             judge=judge,
-            sandbox=sandbox_status(grader.sandbox),
+            sandbox=sandbox,
         )
         return JSONResponse(status_code=200 if ready else 503, content=body.model_dump())
 

@@ -52,7 +52,8 @@ def sandbox_status(box: Sandbox | None) -> dict[str, Any]:
     pool = getattr(backend, "pool", None)
     return {
         "backend": backend.name,
-        "ready": True,
+        # Not ready while no worker exists (the engine is down and replacements keep failing).
+        "ready": pool.serving if pool is not None else True,
         "isolation": _ISOLATION.get(backend.name, "unknown"),
         "pool": pool.stats() if pool is not None else {},
     }

@@ -88,18 +88,31 @@ async def drive_job(worker: Worker, job: Job) -> tuple[RunResult, bool]:
 
 
 class WorkerPool:
-    """A fixed number of warm workers; broken or unclean ones are replaced in the background."""
+    """A fixed number of warm workers; broken or unclean ones are replaced in the background.
 
-    def __init__(self, create: Callable[[], Awaitable[Worker]], *, size: int) -> None:
+    When workers cannot be made (the Docker engine is down), replacement keeps trying with a
+    growing pause, and a job that finds no worker for ``starved_after_s`` while none is busy
+    gets an SE result instead of waiting forever.
+    """
+
+    def __init__(
+        self,
+        create: Callable[[], Awaitable[Worker]],
+        *,
+        size: int,
+        starved_after_s: float = 30.0,
+    ) -> None:
         if size < 1:
             raise ValueError("pool size must be at least 1")
         self._create = create
         self._size = size
+        self.starved_after_s = starved_after_s
         self._idle: asyncio.Queue[Worker] = asyncio.Queue()
         self._busy: set[Worker] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._failures = 0
+        self._last_error = ""
 
     async def start(self) -> None:
         """Create every worker; SandboxError if none can be made."""
@@ -115,9 +128,20 @@ class WorkerPool:
                 await worker.destroy()
             raise SandboxError(f"cannot start sandbox workers: {errors[0]}") from errors[0]
 
-    def stats(self) -> dict[str, int]:
-        """Workers in all, idle and busy (for readiness reports)."""
-        return {"size": self._size, "idle": self._idle.qsize(), "busy": len(self._busy)}
+    def stats(self) -> dict[str, int | str]:
+        """Workers wanted, idle, busy and being replaced, and the last failure to make one."""
+        return {
+            "size": self._size,
+            "idle": self._idle.qsize(),
+            "busy": len(self._busy),
+            "replacing": len(self._tasks),
+            "last_error": self._last_error,
+        }
+
+    @property
+    def serving(self) -> bool:
+        """Whether any worker exists to take a job now or soon."""
+        return self._idle.qsize() + len(self._busy) > 0
 
     def _drain_idle(self) -> list[Worker]:
         workers = []
@@ -128,7 +152,10 @@ class WorkerPool:
     async def run(self, job: Job) -> RunResult:
         """Run a job, retrying once on a fresh worker if the first one broke."""
         for attempt in range(2):
-            worker = await self._idle.get()
+            try:
+                worker = await self._acquire()
+            except SandboxError as exc:
+                return RunResult(Verdict.SE, 0, len(job.tests), reason=str(exc))
             self._busy.add(worker)
             try:
                 result, reusable = await drive_job(worker, job)
@@ -150,6 +177,21 @@ class WorkerPool:
                 return result
         raise AssertionError("unreachable")
 
+    async def _acquire(self) -> Worker:
+        """An idle worker; SandboxError when none came for a while and none is busy."""
+        waited = 0.0
+        step = min(5.0, self.starved_after_s)
+        while True:
+            try:
+                async with asyncio.timeout(step):
+                    return await self._idle.get()
+            except TimeoutError:
+                waited += step
+                if not self._busy and self._failures and waited >= self.starved_after_s:
+                    raise SandboxError(
+                        f"no sandbox worker could be made for {waited:.0f}s: {self._last_error}"
+                    ) from None
+
     def _retire(self, worker: Worker) -> None:
         self._busy.discard(worker)
         task = asyncio.get_running_loop().create_task(self._replace(worker))
@@ -157,16 +199,21 @@ class WorkerPool:
         task.add_done_callback(self._tasks.discard)
 
     async def _replace(self, worker: Worker) -> None:
-        await worker.destroy()
+        try:
+            await worker.destroy()
+        except Exception as exc:  # the engine may be down: making a new one matters more
+            logger.warning("could not destroy a broken sandbox worker: %r", exc)
         while not self._closed:
             try:
                 fresh = await self._create()
-            except SandboxError as exc:
+            except Exception as exc:  # engine down or restarting: keep trying, slower
                 self._failures += 1
-                logger.error("cannot replace a sandbox worker: %s", exc)
-                await asyncio.sleep(min(30.0, 0.5 * 2 ** min(self._failures, 6)))
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                logger.error("cannot replace a sandbox worker: %s", self._last_error)
+                await asyncio.sleep(min(10.0, 0.25 * 2 ** min(self._failures, 6)))
                 continue
             self._failures = 0
+            self._last_error = ""
             if self._closed:
                 await fresh.destroy()
             else:
