@@ -262,16 +262,31 @@ class DockerBackend:
         await self.engine.close()
 
 
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid").removeprefix("pid:").strip("[]")
+    except OSError:
+        return "?"
+
+
 def _process_identity(pid: int) -> str:
-    """pid:start-time, so a reused pid is not mistaken for the process that made a container."""
+    """pid:start-time@pid-namespace: a reused pid is not mistaken for the process that made a
+    container, nor is a process of another pid namespace (a containerised service sharing the
+    host's name) with the same number."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
             start = handle.read().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError):
-        return f"{pid}:?"
-    return f"{pid}:{start}"
+        return f"{pid}:?@{_pid_namespace()}"
+    return f"{pid}:{start}@{_pid_namespace()}"
 
 
 def _owner_alive(owner: str) -> bool:
-    pid, _, _ = owner.partition(":")
-    return pid.isdigit() and _process_identity(int(pid)) == owner
+    """False only when the owner is provably gone: it lived in our pid namespace and its
+    pid:start-time no longer matches. An owner in another namespace cannot be checked from
+    here, so its containers are left alone."""
+    pid, _, rest = owner.partition(":")
+    _, at, namespace = rest.partition("@")
+    if not at or namespace != _pid_namespace():
+        return True
+    return not pid.isdigit() or _process_identity(int(pid)) == owner
