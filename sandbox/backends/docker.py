@@ -191,7 +191,7 @@ class DockerBackend:
         self.labels = {
             LABEL: "1",
             f"{LABEL}.host": socket.gethostname(),
-            f"{LABEL}.owner": _process_identity(os.getpid()),
+            f"{LABEL}.owner": owner_identity(os.getpid()),
             f"{LABEL}.pool": uuid.uuid4().hex,
         }
         size = self.settings.pool_size or max(2, os.cpu_count() or 1)
@@ -269,7 +269,7 @@ def _pid_namespace() -> str:
         return "?"
 
 
-def _process_identity(pid: int) -> str:
+def owner_identity(pid: int) -> str:
     """pid:start-time@pid-namespace: a reused pid is not mistaken for the process that made a
     container, nor is a process of another pid namespace (a containerised service sharing the
     host's name) with the same number."""
@@ -289,4 +289,4 @@ def _owner_alive(owner: str) -> bool:
     _, at, namespace = rest.partition("@")
     if not at or namespace != _pid_namespace():
         return True
-    return not pid.isdigit() or _process_identity(int(pid)) == owner
+    return not pid.isdigit() or owner_identity(int(pid)) == owner

@@ -25,7 +25,7 @@ import psutil
 import pytest
 from fake_openai import FakeOpenAI
 
-from sandbox.backends.docker import LABEL
+from sandbox.backends.docker import LABEL, owner_identity
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE_DIR = ROOT / "sandbox" / "image"
@@ -56,10 +56,8 @@ class Service:
         return results
 
     def owner_label(self) -> str:
-        """The owner label its sandbox containers carry (pid:start-time)."""
-        with open(f"/proc/{self.process.pid}/stat") as handle:
-            start = handle.read().rsplit(")", 1)[1].split()[19]
-        return f"{self.process.pid}:{start}"
+        """The owner label its sandbox containers carry."""
+        return owner_identity(self.process.pid)
 
     def grading_workers(self) -> list[psutil.Process]:
         """The grading worker processes: children of the pool's fork server."""
