@@ -90,8 +90,28 @@ def test_code_build_tests_of_each_kind() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    [[], [{"stdin": "1"}], [{"fn_name": "f", "args": []}], [{"test_code": "x", "stdin": ""}]],
-    ids=["none", "no-expected", "no-expected-value", "mixed-kinds"],
+    [
+        [],
+        [{"stdin": "1"}],
+        [{"fn_name": "f", "args": []}],
+        [{"test_code": "x", "stdin": ""}],
+        [{"fn_name": None, "args": None, "expected": [None]}],
+        [{"fn_name": "f", "args": "1, 2", "expected": 3}],
+        [{"stdin": 1, "expected_stdout": "1"}],
+        [{"expected_stdout": None}],
+        [{"test_code": None}],
+    ],
+    ids=[
+        "none",
+        "no-expected",
+        "no-expected-value",
+        "mixed-kinds",
+        "null-call",
+        "args-not-a-list",
+        "stdin-not-text",
+        "null-stdout",
+        "null-code",
+    ],
 )
 def test_code_build_tests_rejects_malformed_tests(bad: list[dict[str, object]]) -> None:
     with pytest.raises(InvalidInputError):

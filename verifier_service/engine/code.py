@@ -89,10 +89,14 @@ def build_tests(tests: Sequence[Mapping[str, Any]]) -> list[Test]:
     for index, test in enumerate(tests):
         keys = set(test)
         if keys == {"stdin", "expected_stdout"} or keys == {"expected_stdout"}:
-            built.append(StdioTest(test.get("stdin") or "", test["expected_stdout"]))
+            stdin = test.get("stdin") or ""
+            _require_types(index, test, stdin=str, expected_stdout=str)
+            built.append(StdioTest(stdin, test["expected_stdout"]))
         elif keys == {"fn_name", "args", "expected"}:
+            _require_types(index, test, fn_name=str, args=list)
             built.append(CallTest(test["fn_name"], list(test["args"]), test["expected"]))
         elif keys == {"test_code"}:
+            _require_types(index, test, test_code=str)
             built.append(AssertTest(test["test_code"]))
         else:
             raise InvalidInputError(
@@ -100,6 +104,15 @@ def build_tests(tests: Sequence[Mapping[str, Any]]) -> list[Test]:
                 "{stdin, expected_stdout}, {fn_name, args, expected} or {test_code}"
             )
     return built
+
+
+def _require_types(index: int, test: Mapping[str, Any], **types: type) -> None:
+    for name, kind in types.items():
+        value = (test.get(name) or "") if name == "stdin" else test[name]  # null stdin: none
+        if not isinstance(value, kind):
+            raise InvalidInputError(
+                f"test {index}: {name!r} must be a {kind.__name__}, not {type(value).__name__}"
+            )
 
 
 def build_limits(time_s: float, memory_mb: int) -> Limits:
