@@ -2,21 +2,26 @@
 
 Grading symbolic math can run away (a tower of powers, a huge factorial) and no timeout that
 lives inside the grading process is reliable: ``signal.alarm`` only works in the main thread,
-and C code inside sympy/gmpy ignores it. So grading runs in a pebble ``ProcessPool``: a worker
-that overruns its item's limit is killed and replaced, and only that item fails.
+and C code inside sympy/gmpy ignores it. So every item runs in a worker process; a worker that
+overruns its item's limit is killed and replaced, and only that item fails.
+
+Each worker has a pipe of its own and nothing else is shared: a worker killed at any moment
+(its limit, the OOM killer, an operator) can take no other item with it. A pool whose workers
+share a task channel guarded by cross-process locks (pebble's) deadlocks when a worker dies
+holding the lock — measured here under load — which is why this small pool exists.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import multiprocessing
 import resource
+import signal
 from collections.abc import Callable
-from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any, TypeVar
-
-from pebble import ProcessExpired, ProcessFuture, ProcessPool
 
 from verifier_service.errors import (
     GradingResourceError,
@@ -32,103 +37,171 @@ T = TypeVar("T")
 _PRELOAD = ["verifier_service.warmup"]
 
 
-def _noop() -> None:
-    return None
-
-
-def _init_worker(memory_mb: int) -> None:
+def _serve(conn: Connection, memory_mb: int) -> None:
+    """A worker's life: run each (function, args, kwargs) received, send back its outcome."""
     limit = memory_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the parent's to handle
+    while True:
+        try:
+            function, args, kwargs = conn.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        try:
+            outcome: tuple[str, Any] = ("ok", function(*args, **kwargs))
+        except Exception as exc:
+            outcome = ("error", exc)
+        try:
+            conn.send(outcome)
+        except Exception as exc:  # an outcome that cannot be pickled
+            conn.send(("error", VerifierError(f"grading result could not be returned: {exc!r}")))
+
+
+@dataclass(eq=False)  # identity, not field equality: workers live in a set
+class _Worker:
+    process: BaseProcess
+    conn: Connection
 
 
 class WorkerPool:
-    """A pool of killable grading processes.
+    """A fixed number of killable grading processes.
 
     ``call`` runs a picklable function in a worker and converts every way it can go wrong
-    into a ``VerifierError`` with a code: the caller never sees a pebble or pickling error.
+    into a ``VerifierError`` with a code. Use it from one event loop.
     """
 
     def __init__(self, *, workers: int, memory_mb: int) -> None:
         self.workers = workers
         self.memory_mb = memory_mb
-        self._pool = self._new_pool()
         self.in_flight = 0
-        self.rebuilds = 0
-
-    def _new_pool(self) -> ProcessPool:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(_PRELOAD)
-        return ProcessPool(
-            max_workers=self.workers,
-            initializer=_init_worker,
-            initargs=(self.memory_mb,),
-            context=context,
-        )
-
-    def _schedule(
-        self, function: Callable[..., T], args: Any, kwargs: Any, timeout: float
-    ) -> ProcessFuture[T]:
-        try:
-            return self._pool.schedule(function, args=args, kwargs=kwargs, timeout=timeout)
-        except RuntimeError:
-            # pebble marks the whole pool broken when a worker dies while it runs no task (the
-            # OOM killer, a stray SIGKILL) and refuses work from then on: start a new pool.
-            self._rebuild()
-            return self._pool.schedule(function, args=args, kwargs=kwargs, timeout=timeout)
-
-    def _rebuild(self) -> None:
-        broken, self._pool = self._pool, self._new_pool()
-        self.rebuilds += 1
-        broken.stop()
+        self.replaced = 0
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(_PRELOAD)
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._all: set[_Worker] = set()
+        self._starting: asyncio.Lock | None = None
+        self._closed = False
 
     async def start(self) -> None:
-        """Start the workers now (pebble starts them lazily) so no request pays for it."""
-        await self.call(_noop, timeout=120)
+        """Start every worker (the first start also starts the fork server: a second or two)."""
+        await self._queue()
+
+    async def _queue(self) -> asyncio.Queue[_Worker]:
+        if self._starting is None:
+            self._starting = asyncio.Lock()
+        async with self._starting:
+            if self._idle is None:
+                idle: asyncio.Queue[_Worker] = asyncio.Queue()
+                for _ in range(self.workers):
+                    idle.put_nowait(await self._spawn())
+                self._idle = idle
+            return self._idle
 
     @property
     def active(self) -> bool:
-        return bool(self._pool.active)
+        return self._idle is not None and not self._closed
+
+    async def _spawn(self) -> _Worker:
+        parent, child = self._context.Pipe()
+        process = self._context.Process(target=_serve, args=(child, self.memory_mb), daemon=True)
+        await asyncio.to_thread(process.start)
+        child.close()
+        worker = _Worker(process, parent)
+        self._all.add(worker)
+        return worker
+
+    async def _replace(self, worker: _Worker) -> None:
+        """Kill ``worker`` (whatever it is doing) and put a fresh one in its place."""
+        self._all.discard(worker)
+        if worker.process.is_alive():
+            worker.process.kill()
+        await asyncio.to_thread(worker.process.join, 5)
+        worker.conn.close()
+        self.replaced += 1
+        if not self._closed and self._idle is not None:
+            self._idle.put_nowait(await self._spawn())
 
     async def call(
         self, function: Callable[..., T], *args: Any, timeout: float, **kwargs: Any
     ) -> T:
-        """Run ``function(*args, **kwargs)`` in a worker, killed past ``timeout`` seconds.
-
-        Grading functions are pure, so an item caught in a pool that broke under it (another
-        worker died while idle) is run once more on the restarted pool.
-        """
+        """Run ``function(*args, **kwargs)`` in a worker, killed past ``timeout`` seconds."""
+        queue = await self._queue()
+        worker = await self._take(queue, (function, args, kwargs))
         self.in_flight += 1
         try:
-            for attempt in range(2):
-                pool = self._pool
-                future = self._schedule(function, args, kwargs, timeout)
-                try:
-                    return await asyncio.wrap_future(future)
-                except BrokenProcessPool as exc:
-                    if pool is self._pool:  # the first item to see it restarts the pool
-                        self._rebuild()
-                    if attempt == 1:
-                        raise WorkerCrashedError(
-                            "grading workers kept dying; the pool was restarted"
-                        ) from exc
-            raise AssertionError("unreachable: the loop returns or raises")
-        except concurrent.futures.TimeoutError as exc:
+            status, value = await self._receive(worker, timeout)
+        except BaseException:  # timed out, died, or the caller gave up: its state is unknown
+            await asyncio.shield(self._replace(worker))
+            raise
+        finally:
+            self.in_flight -= 1
+        queue.put_nowait(worker)
+        if status == "ok":
+            result: T = value
+            return result
+        if isinstance(value, MemoryError):
+            raise GradingResourceError("grading ran out of its memory allowance")
+        if isinstance(value, VerifierError):
+            raise value
+        # A grader bug must still come back as a per-item error, with what went wrong.
+        raise VerifierError(f"grading failed: {type(value).__name__}: {value}")
+
+    async def _take(self, queue: asyncio.Queue[_Worker], task: Any) -> _Worker:
+        """An idle worker that has accepted ``task``; dead ones met on the way are replaced
+        (one killed while idle has run nothing, so nothing is lost)."""
+        while True:
+            worker = await queue.get()
+            try:
+                if worker.process.is_alive():
+                    worker.conn.send(task)
+                    return worker
+            except OSError:
+                pass
+            await asyncio.shield(self._replace(worker))
+
+    async def _receive(self, worker: _Worker, timeout: float) -> tuple[str, Any]:
+        try:
+            async with asyncio.timeout(timeout):
+                await _readable(worker.conn)
+            outcome: tuple[str, Any] = worker.conn.recv()
+            return outcome
+        except TimeoutError as exc:
             raise GradingTimeoutError(
                 f"grading took longer than {timeout:g} s; the worker was stopped"
             ) from exc
-        except MemoryError as exc:
-            raise GradingResourceError("grading ran out of its memory allowance") from exc
-        except ProcessExpired as exc:
+        except (EOFError, OSError) as exc:
+            await asyncio.to_thread(worker.process.join, 1)
             raise WorkerCrashedError(
-                f"the grading worker died (exit code {exc.exitcode}); it was replaced"
+                f"the grading worker died (exit code {worker.process.exitcode}); it was replaced"
             ) from exc
-        except VerifierError:
-            raise
-        except Exception as exc:  # a grader bug must still come back as a per-item error
-            raise VerifierError(f"grading failed: {type(exc).__name__}: {exc}") from exc
-        finally:
-            self.in_flight -= 1
 
     def close(self) -> None:
-        self._pool.stop()
-        self._pool.join(timeout=5)
+        self._closed = True
+        for worker in list(self._all):
+            if worker.process.is_alive():
+                worker.process.kill()
+            worker.process.join(5)
+            worker.conn.close()
+        self._all.clear()
+
+
+async def _readable(conn: Connection) -> None:
+    """Wait until ``conn`` has data (or its other end closed) without blocking the loop."""
+    loop = asyncio.get_running_loop()
+    ready: asyncio.Future[None] = loop.create_future()
+    fd = conn.fileno()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_reader(fd, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_reader(fd)
+
+
+def worker_pids(pool: WorkerPool) -> list[int]:
+    """The process ids of a pool's live workers (for operators and tests)."""
+    return [w.process.pid for w in pool._all if w.process.pid is not None and w.process.is_alive()]
