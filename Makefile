@@ -45,8 +45,11 @@ docker:
 sandbox-image: docker
 	sandbox/image/build_image.sh
 
-bench: install
+# Side-by-side benchmarks, each printing ratios against its peer.
+bench: install docker sandbox-image
 	$(PY) benchmarks/math_bench.py
+	$(PY) benchmarks/code_bench.py
+	$(PY) benchmarks/language_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
