@@ -117,6 +117,9 @@ def _serve(host: str | None, port: int | None) -> int:
         log_config=None,  # configure_logging has set up JSON lines
         access_log=False,  # the app logs each request itself, with its request id
         timeout_graceful_shutdown=30,
+        # Trainers keep connections open between steps; a short keep-alive makes the server
+        # close a connection just as a client reuses it (a reset the client sees as an error).
+        timeout_keep_alive=75,
     )
     return 0
 
