@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -62,3 +63,11 @@ def _serve(port: int, environ: dict[str, str], log: IO[bytes]) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def rewards_requests(url: str) -> int:
+    """How many ``/v1/rewards`` calls the service has answered, from its metrics."""
+    text = httpx.get(f"{url}/metrics", timeout=5).text
+    pattern = r'verifier_requests_total\{endpoint="/v1/rewards",status="200"\} (\S+)'
+    match = re.search(pattern, text)
+    return 0 if match is None else int(float(match.group(1)))

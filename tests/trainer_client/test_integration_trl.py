@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from service import running_service
+from samples import ADD_PROGRAM, ADD_TESTS, NO_FORMAT, RIGHT, WRONG
+from service import rewards_requests
 
 from trainer_client.client import RewardItem
 from trainer_client.integrations.trl import (
@@ -23,34 +21,6 @@ from trainer_client.integrations.trl import (
 )
 
 pytestmark = pytest.mark.e2e
-
-RIGHT = "<think>2 and 2 make 4</think> The answer is \\boxed{4}."
-WRONG = "<think>2 and 2 make 5</think> The answer is \\boxed{5}."
-NO_FORMAT = "The answer is \\boxed{4}."
-ADD_PROGRAM = (
-    "<think>read two ints</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"
-)
-ADD_TESTS = [
-    {"stdin": "1 2\n", "expected_stdout": "3\n"},
-    {"stdin": "5 5\n", "expected_stdout": "10\n"},
-]
-
-
-# --- a real service: `verifier serve` on a free loopback port ---------------------------------
-
-
-@pytest.fixture(scope="module")
-def service_url() -> Iterator[str]:
-    with running_service(workers="1", sandbox_backend="local") as url:
-        yield url
-
-
-def _rewards_requests(url: str) -> int:
-    """How many ``/v1/rewards`` calls the service has answered, from its metrics."""
-    text = httpx.get(f"{url}/metrics", timeout=5).text
-    pattern = r'verifier_requests_total\{endpoint="/v1/rewards",status="200"\} (\S+)'
-    match = re.search(pattern, text)
-    return 0 if match is None else int(float(match.group(1)))
 
 
 # --- building items from TRL's arguments -----------------------------------------------------
@@ -112,7 +82,9 @@ def test_integration_trl_items_reject_bad_columns(columns: dict[str, Any], messa
 # --- against the real service ----------------------------------------------------------------
 
 
-def test_integration_trl_reward_scores_a_batch_with_none_for_failures(service_url: str) -> None:
+def test_integration_trl_reward_scores_a_batch_with_none_for_failures(
+    service_url: str,
+) -> None:
     with VerifierReward(service_url) as reward:
         values = reward(
             prompts=["What is 2+2?"] * 4,
@@ -139,14 +111,14 @@ def test_integration_trl_component_views_share_one_call(service_url: str) -> Non
         "reference": ["4", "5", "\\frac{"],
         **hooks,
     }
-    before = _rewards_requests(service_url)
+    before = rewards_requests(service_url)
     try:
         assert accuracy(**batch) == [1.0, 0.0, None]
         assert fmt(**batch) == [1.0, 0.0, None]
         assert language(**batch) == [None, None, None]  # no target language: not applicable
     finally:
         reward.close()
-    assert _rewards_requests(service_url) - before == 1
+    assert rewards_requests(service_url) - before == 1
     assert (accuracy.__name__, fmt.__name__) == ("math_accuracy", "math_format")
     assert metrics == {"math/failed": [pytest.approx(1 / 3)]}
     assert extra == {"math_error": ["", "", "invalid_reference"]}
@@ -180,9 +152,9 @@ def test_integration_trl_async_views_await_one_call(service_url: str) -> None:
         finally:
             await reward.aclose()
 
-    before = _rewards_requests(service_url)
+    before = rewards_requests(service_url)
     assert asyncio.run(score_both()) == [[1.0, 0.0], [1.0, 0.0]]
-    assert _rewards_requests(service_url) - before == 1
+    assert rewards_requests(service_url) - before == 1
 
 
 def test_integration_trl_reward_kinds_as_trl_sees_them() -> None:
@@ -283,7 +255,7 @@ def test_integration_trl_grpo_trainer_trains_on_service_rewards(
         train_dataset=dataset,
         processing_class=tokenizer,
     )
-    before = _rewards_requests(service_url)
+    before = rewards_requests(service_url)
     try:
         trainer.train()
     finally:
@@ -293,7 +265,7 @@ def test_integration_trl_grpo_trainer_trains_on_service_rewards(
             reward.close()
     assert trainer.state.global_step == 2
     # Two reward functions, one request per step: the views share the call.
-    assert _rewards_requests(service_url) - before == 2
+    assert rewards_requests(service_url) - before == 2
     steps = [log for log in trainer.state.log_history if "rewards/verifier_accuracy/mean" in log]
     assert len(steps) == 2
     for log in steps:

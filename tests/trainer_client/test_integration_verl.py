@@ -7,15 +7,14 @@ import importlib.util
 import json
 import logging
 import math
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
-from service import free_port, running_service
+from samples import ADD_PROGRAM, ADD_TESTS, RIGHT, WRONG
+from service import free_port, rewards_requests
 
 import trainer_client.integrations.verl as verl_module
 from trainer_client.client import ItemError, RewardItem
@@ -30,33 +29,6 @@ from trainer_client.integrations.verl import (
 )
 
 pytestmark = pytest.mark.e2e
-
-RIGHT = "<think>2 and 2 make 4</think> The answer is \\boxed{4}."
-WRONG = "<think>2 and 2 make 5</think> The answer is \\boxed{5}."
-ADD_PROGRAM = (
-    "<think>read two ints</think>\n```python\na, b = map(int, input().split())\nprint(a + b)\n```"
-)
-ADD_TESTS = [
-    {"stdin": "1 2\n", "expected_stdout": "3\n"},
-    {"stdin": "5 5\n", "expected_stdout": "10\n"},
-]
-
-
-# --- a real service: `verifier serve` on a free loopback port ---------------------------------
-
-
-@pytest.fixture(scope="module")
-def service_url() -> Iterator[str]:
-    with running_service(workers="1", sandbox_backend="local") as url:
-        yield url
-
-
-def _rewards_requests(url: str) -> int:
-    """How many ``/v1/rewards`` calls the service has answered, from its metrics."""
-    text = httpx.get(f"{url}/metrics", timeout=5).text
-    pattern = r'verifier_requests_total\{endpoint="/v1/rewards",status="200"\} (\S+)'
-    match = re.search(pattern, text)
-    return 0 if match is None else int(float(match.group(1)))
 
 
 # --- how verl calls a custom reward function -------------------------------------------------
@@ -258,10 +230,10 @@ def test_integration_verl_naive_manager_scores_each_sample(service_url: str) -> 
 
 
 def test_integration_verl_batch_manager_makes_one_request(service_url: str) -> None:
-    before = _rewards_requests(service_url)
+    before = rewards_requests(service_url)
     kwargs = {"url": service_url}
     scores, extra_info = _batch_manager(_load_like_verl("compute_score_batch", {}), ROWS, kwargs)
-    assert _rewards_requests(service_url) - before == 1
+    assert rewards_requests(service_url) - before == 1
     assert scores == EXPECTED_SCORES
     assert set(extra_info) == set(RESULT_KEYS)
     assert all(len(values) == len(ROWS) for values in extra_info.values())
@@ -299,9 +271,9 @@ def test_integration_verl_async_samples_share_one_request(service_url: str) -> N
         finally:
             await _LOADED[-1].aclose_clients()
 
-    before = _rewards_requests(service_url)
+    before = rewards_requests(service_url)
     results = asyncio.run(reward_loop())
-    assert _rewards_requests(service_url) - before == 1
+    assert rewards_requests(service_url) - before == 1
     assert [r["score"] for r in results] == EXPECTED_SCORES
 
 
@@ -326,7 +298,11 @@ def test_integration_verl_failure_score_and_warning(
 def test_integration_verl_raise_on_failure(service_url: str) -> None:
     with pytest.raises(VerlRewardError, match="invalid_reference"):
         compute_score_batch(
-            ["math"] * 2, [RIGHT] * 2, ["4", "\\frac{"], url=service_url, raise_on_failure=True
+            ["math"] * 2,
+            [RIGHT] * 2,
+            ["4", "\\frac{"],
+            url=service_url,
+            raise_on_failure=True,
         )
 
 
@@ -337,7 +313,9 @@ def test_integration_verl_unreachable_service_is_a_counted_failure() -> None:
     assert results[0]["error"] == "unavailable"
 
 
-def test_integration_verl_invalid_ground_truth_fails_only_its_sample(service_url: str) -> None:
+def test_integration_verl_invalid_ground_truth_fails_only_its_sample(
+    service_url: str,
+) -> None:
     results = compute_score_batch(
         ["code", "math"],
         [ADD_PROGRAM, RIGHT],
