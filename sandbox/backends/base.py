@@ -11,11 +11,11 @@ import asyncio
 import json
 import logging
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from sandbox.jobs import Collector, Job
-from sandbox.types import RunResult, Verdict
+from sandbox.jobs import Collector, Job, build_job
+from sandbox.types import Limits, Program, RunResult, Test, Verdict
 from verifier_service.errors import SandboxError
 
 _HEADER = struct.Struct(">I")
@@ -148,6 +148,27 @@ class WorkerPool:
         while not self._idle.empty():
             workers.append(self._idle.get_nowait())
         return workers
+
+    async def run_submission(
+        self,
+        program: Program,
+        tests: Sequence[Test],
+        limits: Limits,
+        *,
+        stop_on_first_failure: bool,
+        float_tolerance: float | None,
+        address_space: bool,
+    ) -> RunResult:
+        """Build the runner's job for a submission and run it (InvalidInputError if unusable)."""
+        job = build_job(
+            program,
+            tests,
+            limits,
+            stop_on_first_failure=stop_on_first_failure,
+            float_tolerance=float_tolerance,
+            address_space=address_space,
+        )
+        return await self.run(job)
 
     async def run(self, job: Job) -> RunResult:
         """Run a job, retrying once on a fresh worker if the first one broke."""

@@ -25,7 +25,7 @@ from typing import Any
 
 from sandbox.backends.base import BrokenWorkerError, FrameBuffer, WorkerPool, encode_frame
 from sandbox.backends.engine import AttachedStream, DockerEngine
-from sandbox.jobs import Job, build_job, read_runner_source
+from sandbox.jobs import Job, read_runner_source
 from sandbox.types import Limits, Program, RunResult, Test
 from verifier_service.errors import SandboxError
 
@@ -244,7 +244,8 @@ class DockerBackend:
         stop_on_first_failure: bool = False,
         float_tolerance: float | None = None,
     ) -> RunResult:
-        job = build_job(
+        # The memory limit is the cgroup's: no RLIMIT_AS.
+        return await self.pool.run_submission(
             program,
             tests,
             limits,
@@ -252,7 +253,6 @@ class DockerBackend:
             float_tolerance=float_tolerance,
             address_space=False,
         )
-        return await self.pool.run(job)
 
     async def close(self) -> None:
         await self.pool.close()

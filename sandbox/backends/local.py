@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sandbox.backends.base import BrokenWorkerError, FrameBuffer, WorkerPool, encode_frame
-from sandbox.jobs import Job, build_job, read_runner_source
+from sandbox.jobs import Job, read_runner_source
 from sandbox.types import Limits, Program, RunResult, Test
 from verifier_service.errors import SandboxError
 
@@ -167,7 +167,8 @@ class LocalBackend:
         stop_on_first_failure: bool = False,
         float_tolerance: float | None = None,
     ) -> RunResult:
-        job = build_job(
+        # No cgroup here: the memory limit is RLIMIT_AS.
+        return await self.pool.run_submission(
             program,
             tests,
             limits,
@@ -175,7 +176,6 @@ class LocalBackend:
             float_tolerance=float_tolerance,
             address_space=True,
         )
-        return await self.pool.run(job)
 
     async def close(self) -> None:
         await self.pool.close()
