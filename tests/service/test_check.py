@@ -145,6 +145,7 @@ def test_check_summary_counts_by_kind() -> None:
         "  code          2 cases      1 agreed    1 disagreed",
         "  language      1 cases      0 agreed    1 disagreed",
         "  total         4 cases      1 agreed    3 disagreed in 1.50 s",
+        "golden: 1 passed, 3 failed",
     ]
 
 
