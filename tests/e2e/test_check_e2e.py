@@ -73,7 +73,9 @@ def test_check_golden_sets_against_the_service_agree(
     out = capsys.readouterr().out
     assert status == 0, out
     assert f"verifier check: {service_url}, grader " in out
-    assert f"{_case_count(GOLDEN)} cases" in out.splitlines()[-1]
+    total = _case_count(GOLDEN)
+    assert f"{total} cases" in out.splitlines()[-2]
+    assert out.splitlines()[-1] == f"golden: {total} passed, 0 failed"
 
 
 def test_check_wrong_expectation_against_the_service_exits_1_with_the_diff(
