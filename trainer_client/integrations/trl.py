@@ -26,6 +26,7 @@ functions concurrently on an event loop of its own.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import copy
 import json
@@ -202,7 +203,7 @@ class _Settings:
             log_extra(f"{self.name}_error", codes)
 
 
-class _Base:
+class _Base(abc.ABC):
     """Item building and value picking, common to the sync and async functions."""
 
     __name__: str
@@ -246,9 +247,9 @@ class _Base:
         self._set_component(component)
         self._start()
 
+    @abc.abstractmethod
     def _start(self) -> None:
-        """Make the state the views share (the client, the last batch)."""
-        raise NotImplementedError
+        """Make the state the views share (the client, the last batch): sync or async."""
 
     def _set_component(self, component: str | None) -> None:
         if component is not None and not component:
