@@ -43,6 +43,11 @@ def _read_harness_source(name: str) -> str:
     return resources.files("sandbox.runner").joinpath(f"harness_{name}.py").read_text()
 
 
+def _read_checker_source(name: str) -> str:
+    """The trusted checker the runner forks for each function-call or assert test."""
+    return resources.files("sandbox.runner").joinpath(f"checker_{name}.py").read_text()
+
+
 @dataclass(frozen=True)
 class Job:
     """A submission ready for a runner, with what is needed to judge its reports."""
@@ -124,7 +129,7 @@ def build_job(
             "argv": expand_command(language.compile, memory_mb=limits.memory_mb),
             "limits": _compile_limits(limits),
         }
-    payload = {
+    payload: dict[str, Any] = {
         "files": {language.source_file: program.code},
         "compile": compile_step,
         "tests": [_runner_test(test, language, run_argv) for test in tests],
@@ -133,6 +138,8 @@ def build_job(
         ),
         "stop_on_first_failure": stop_on_first_failure,
     }
+    if language.harness is not None and not all(isinstance(t, StdioTest) for t in tests):
+        payload["checker_source"] = _read_checker_source(language.harness)
     return Job(payload, language, tuple(tests), limits, float_tolerance, stop_on_first_failure)
 
 
@@ -170,7 +177,7 @@ def _harness_verdict(
     report: dict[str, Any], test: CallTest | AssertTest, job: Job
 ) -> tuple[Verdict, str]:
     harness = report.get("harness")
-    if harness is None:
+    if harness is None or harness.get("status") == "ended":
         code = report["exit_code"]
         return Verdict.RE, f"the program ended (exit code {code}) before the test completed"
     status = harness.get("status")

@@ -31,6 +31,7 @@ from verifier_service.errors import SandboxError
 
 LABEL = "io.verifier.sandbox"
 SANDBOX_UID = 10001
+CHECKER_UID = 10002  # the trusted checker of function-call and assert tests
 WORK_ROOT = "/work"
 _RUNNER_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"]
 _MEMORY_USAGE = ["/sys/fs/cgroup/memory.stat", "/sys/fs/cgroup/memory/memory.stat"]
@@ -76,6 +77,7 @@ def _runner_config() -> dict[str, Any]:
     return {
         "uid": SANDBOX_UID,
         "gid": SANDBOX_UID,
+        "checker_uid": CHECKER_UID,
         "work_root": WORK_ROOT,
         "kill_namespace": True,
         "oom_events_files": _OOM_EVENTS,

@@ -29,6 +29,7 @@ from sandbox.types import Limits, Program, RunResult, Test
 from verifier_service.errors import SandboxError
 
 SANDBOX_UID = 10001
+CHECKER_UID = 10002  # the trusted checker of function-call and assert tests
 WORK_ROOT = "/tmp/sandbox-work"
 _HIDDEN_DIRS = ("/var/tmp", "/run", "/dev/shm", "/home", "/root")
 
@@ -47,6 +48,7 @@ def _runner_config(*, as_root: bool) -> dict[str, Any]:
     return {
         "uid": SANDBOX_UID if as_root else None,
         "gid": SANDBOX_UID if as_root else None,
+        "checker_uid": CHECKER_UID if as_root else None,
         "work_root": WORK_ROOT,
         "kill_namespace": True,
         "oom_events_files": [],

@@ -1,90 +1,197 @@
-"""Harness for Python function-call and assert tests; runs inside the sandbox before the program.
+"""The candidate's side of Python function-call and assert tests: serve calls, decide nothing.
 
-Run as `python3 -c <this source> solution.py`, with the test on fd 3 (a JSON object with a
-per-run nonce) and a report channel on fd 4. It reads the test, closes fd 3, moves the channel
-to a random hidden descriptor, loads the solution in a fresh namespace, runs the test and
-writes `nonce\\n{report}` on the channel, then leaves with os._exit so nothing the program
-registered (atexit, __del__, threads) runs after the report. A program that leaves early
-(sys.exit, os._exit, an exception) never writes the nonce, so it never passes.
+Run as `python3 -c <this source> solution.py` as the unprivileged program, with requests on
+fd 3 and replies on fd 4 (length-prefixed JSON frames). It loads the solution, announces its
+top-level names, then answers each request of the checker (sandbox/runner/checker_python.py,
+a separate process the program cannot reach) until the checker closes fd 3.
 
-Function-call results are serialised to JSON here (tuples become lists) and compared outside;
-the expected value never enters the sandbox.
+Nothing here is trusted: the program can replace any of it. A value crosses back as plain data
+(None, bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset of exactly those
+types); any other object stays here and crosses as a handle the checker can only call into.
 """
 
+from __future__ import annotations
 
-def _harness() -> None:
-    import builtins
-    import fcntl
-    import json
-    import os
-    import random
-    import sys
-    import traceback
+import builtins
+import contextlib
+import json
+import operator
+import os
+import struct
+import sys
+import traceback
+from typing import Any, NoReturn
 
-    write, exit_now, dumps, format_exception = os.write, os._exit, json.dumps, traceback.format_exc
-    raw = b""
-    while chunk := os.read(3, 1 << 16):
-        raw += chunk
-    os.close(3)
-    spec = json.loads(raw)
-    secret = spec.pop("nonce").encode()
-    channel = fcntl.fcntl(4, fcntl.F_DUPFD_CLOEXEC, random.randrange(200, 1000))
-    os.close(4)
+_REQUESTS, _REPLIES = 3, 4
+_HEADER = struct.Struct(">I")
+_PLAIN_LEAVES = (type(None), bool, int, float, str)
+_MESSAGE_CHARS = 2000
+_OPERATIONS: dict[str, Any] = {
+    "call": lambda target, *args, **kw: target(*args, **kw),
+    "callattr": lambda target, name, *args, **kw: getattr(target, name)(*args, **kw),
+    "getattr": getattr,
+    "setattr": setattr,
+    "delattr": delattr,
+    "len": len,
+    "bool": bool,
+    "str": str,
+    "repr": repr,
+    "iter": iter,
+    "next": next,
+    "getitem": operator.getitem,
+    "setitem": operator.setitem,
+    "delitem": operator.delitem,
+    "contains": operator.contains,
+}
 
-    def report(payload: dict, code: int) -> None:
-        try:  # noqa: SIM105 (keep the harness's imports minimal)
-            sys.stdout.flush()  # what the program printed belongs to its stdout
-        except BaseException:
-            pass
-        data = memoryview(secret + b"\n" + dumps(payload).encode())
-        while data:
-            data = data[write(channel, data) :]
-        exit_now(code)
 
-    def fail(status: str, phase: str) -> None:
-        message = format_exception()
-        sys.stderr.write(message)
-        sys.stderr.flush()
-        report({"status": status, "phase": phase, "error": message[-4000:]}, 1)
+class _Handles:
+    """Objects that stay in this process, by number."""
 
+    def __init__(self) -> None:
+        self.objects: list[Any] = []
+
+    def add(self, value: Any) -> dict[str, Any]:
+        self.objects.append(value)
+        ref: dict[str, Any] = {"h": len(self.objects) - 1, "type": type(value).__name__}
+        if callable(value):
+            ref["call"] = True
+        if not isinstance(value, type):
+            methods = [n for n in dir(type(value)) if not n.startswith("__")]
+            ref["methods"] = [n for n in methods if callable(getattr(type(value), n, None))]
+        return ref
+
+    def encode(self, value: Any) -> Any:
+        kind = type(value)
+        if kind in _PLAIN_LEAVES:
+            return value
+        if kind is list:
+            return [self.encode(item) for item in value]
+        if kind is tuple:
+            return {"t": [self.encode(item) for item in value]}
+        if kind is dict:
+            return {"d": [[self.encode(k), self.encode(v)] for k, v in value.items()]}
+        if kind is set or kind is frozenset:
+            return {"s" if kind is set else "f": [self.encode(item) for item in value]}
+        if kind is bytes:
+            return {"b": value.hex()}
+        if kind is complex:
+            return {"c": [value.real, value.imag]}
+        return self.add(value)
+
+    def decode(self, data: Any) -> Any:
+        if isinstance(data, list):
+            return [self.decode(item) for item in data]
+        if not isinstance(data, dict):
+            return data
+        ((tag, body),) = data.items()
+        if tag == "h":
+            return self.objects[body]
+        if tag == "t":
+            return tuple(self.decode(item) for item in body)
+        if tag == "d":
+            return {self.decode(k): self.decode(v) for k, v in body}
+        if tag in ("s", "f"):
+            return (set if tag == "s" else frozenset)(self.decode(item) for item in body)
+        if tag == "b":
+            return bytes.fromhex(body)
+        return complex(*body)
+
+
+def _read_exact(size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = os.read(_REQUESTS, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _receive() -> dict[str, Any] | None:
+    header = _read_exact(_HEADER.size)
+    if header is None:
+        return None
+    body = _read_exact(_HEADER.unpack(header)[0])
+    return None if body is None else json.loads(body)
+
+
+def _send(message: dict[str, Any]) -> None:
+    body = json.dumps(message, ensure_ascii=True).encode()
+    data = memoryview(_HEADER.pack(len(body)) + body)
+    while data:
+        data = data[os.write(_REPLIES, data) :]
+
+
+def _describe(exc: BaseException, handles: _Handles) -> dict[str, Any]:
+    try:
+        args = handles.encode(exc.args)
+        json.dumps(args)
+    except BaseException:  # args the checker cannot rebuild: the message alone
+        args = None
+    return {
+        "type": type(exc).__name__,
+        "bases": [kind.__name__ for kind in type(exc).__mro__],
+        "message": str(exc)[:_MESSAGE_CHARS],
+        "args": args,
+        "traceback": "".join(traceback.format_exception(exc))[-4000:],
+    }
+
+
+def _exported(namespace: dict[str, Any], handles: _Handles) -> dict[str, Any]:
+    """The solution's top-level names the test code may use (modules and dunders are not)."""
+    names: dict[str, Any] = {}
+    for name, value in namespace.items():
+        if name.startswith("__") or type(value) is type(sys):
+            continue
+        names[name] = handles.encode(value)
+    return names
+
+
+def _answer(request: dict[str, Any], handles: _Handles) -> dict[str, Any]:
+    try:
+        operation = _OPERATIONS[request["op"]]
+        args = handles.decode(request.get("args", []))
+        kwargs = {key: handles.decode(value) for key, value in request.get("kw", {}).items()}
+        result = operation(*args, **kwargs)
+        encoded = handles.encode(result)
+        return {"ok": encoded}
+    except BaseException as exc:  # SystemExit too: the checker decides what it means
+        return {"raised": _describe(exc, handles)}
+
+
+def _leave(code: int) -> NoReturn:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BaseException):  # a program may have closed its streams
+            stream.flush()
+    os._exit(code)
+
+
+def _serve() -> NoReturn:
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)  # big integers cross as they are
     path = sys.argv[1]
     sys.argv = [path]
-    namespace: dict = {"__name__": "solution", "__file__": path, "__builtins__": builtins}
+    handles = _Handles()
+    namespace: dict[str, Any] = {"__name__": "solution", "__file__": path}
+    namespace["__builtins__"] = builtins
     try:
         with open(path, encoding="utf-8") as handle:
-            code = compile(handle.read(), path, "exec")
-        exec(code, namespace)
-    except BaseException:  # SystemExit too: leaving while loading is not passing
-        fail("error", "load")
-
-    if spec["kind"] == "assert":
+            exec(compile(handle.read(), path, "exec"), namespace)
+    except BaseException as exc:  # SystemExit too: leaving while loading is not passing
+        sys.stderr.write("".join(traceback.format_exception(exc)))
+        _send({"load_error": _describe(exc, handles)})
+        _leave(1)
+    _send({"names": _exported(namespace, handles)})
+    while (request := _receive()) is not None:
+        if request.get("op") == "exit":
+            _leave(int(request.get("code", 0)))
+        reply = _answer(request, handles)
         try:
-            exec(compile(spec["test_code"], "<tests>", "exec"), namespace)
-        except AssertionError:
-            fail("failed", "test")
-        except BaseException:
-            fail("error", "test")
-        report({"status": "passed"}, 0)
-
-    name = spec["fn_name"]
-    function = namespace.get(name)
-    if function is None and isinstance(namespace.get("Solution"), type):
-        try:
-            function = getattr(namespace["Solution"](), name, None)
-        except BaseException:
-            fail("error", "call")
-    if not callable(function):
-        report({"status": "error", "phase": "call", "error": f"no function named {name}"}, 1)
-        return  # not reached: report() leaves the process
-    try:
-        value = function(*spec["args"])
-    except BaseException:
-        fail("error", "call")
-    try:
-        text = dumps(value)
-    except (TypeError, ValueError):
-        report({"status": "unserialisable", "type": type(value).__name__}, 1)
-    report({"status": "returned", "value": text}, 0)
+            _send(reply)
+        except (TypeError, ValueError) as exc:  # e.g. a value nested too deep for JSON
+            _send({"raised": _describe(exc, handles)})
+    _leave(0)
 
 
-_harness()
+_serve()

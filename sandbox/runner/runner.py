@@ -31,13 +31,13 @@ import json
 import math
 import os
 import resource
-import secrets
 import select
 import shutil
 import signal
 import struct
 import sys
 import time
+import types
 
 _HEADER = struct.Struct(">I")
 _MAX_FRAME = 256 * 1024 * 1024
@@ -120,6 +120,9 @@ class _Sandbox:
             (path for path in config.get("memory_usage_files", []) if os.path.exists(path)), None
         )
         self.nproc: int | None = config.get("nproc")
+        # The checker of function-call and assert tests runs as a uid of its own (None: as the
+        # runner's, on hosts where it cannot change uid).
+        self.checker_uid: int | None = config.get("checker_uid")
         self.env: dict[str, str] = config.get("env", {})
 
     # -- processes -------------------------------------------------------------------------
@@ -261,6 +264,49 @@ class _Sandbox:
             os.dup2(source, target, inheritable=True)
         os.closerange(len(high), 65536)
 
+    def start_checker(
+        self, code: types.CodeType, spec: dict, limits: dict, *, out_fd: int, err_fd: int
+    ) -> tuple[int, int, list[int]]:
+        """Fork the trusted checker of one harness test (sandbox/runner/checker_python.py).
+
+        Returns its pid, the read end of its report, and the program's ends of the two call
+        pipes (its fds 3 and 4). The checker is a fork of the runner, so it starts in well under
+        a millisecond with the test already in its memory; it drops to its own uid and is made
+        non-dumpable before it runs any test code.
+        """
+        calls_r, calls_w = os.pipe2(os.O_CLOEXEC)
+        replies_r, replies_w = os.pipe2(os.O_CLOEXEC)
+        report_r, report_w = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:  # the checker: never returns into the runner
+            try:
+                null = os.open(os.devnull, os.O_RDONLY)
+                self._become_checker([null, out_fd, err_fd, calls_w, replies_r, report_w], limits)
+                namespace: dict = {"__name__": "checker"}
+                exec(code, namespace)  # the host's own checker source
+                namespace["run_check"](spec)
+            finally:
+                os._exit(70)
+        for fd in (calls_w, replies_r, report_w):
+            os.close(fd)
+        return pid, report_r, [calls_r, replies_w]
+
+    def _become_checker(self, fds: list[int], limits: dict) -> None:
+        os.setsid()
+        cpu = math.ceil(limits["cpu_s"])
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        high = [fcntl.fcntl(fd, fcntl.F_DUPFD, 64) for fd in fds]
+        for target, source in enumerate(high):
+            os.dup2(source, target, inheritable=False)
+        os.closerange(len(high), 65536)  # the host's frame streams too
+        if self.checker_uid is not None:
+            os.setgroups([])
+            os.setresgid(self.checker_uid, self.checker_uid, self.checker_uid)
+            os.setresuid(self.checker_uid, self.checker_uid, self.checker_uid)
+        _prctl(_PR_SET_DUMPABLE, 0)  # after the uid change, which resets it
+        os.chdir(self.workdir)
+
     # -- files ----------------------------------------------------------------------------
 
     def prepare_workdir(self, files: dict[str, str]) -> None:
@@ -308,26 +354,32 @@ def _memfd_with(data: bytes) -> int:
 
 
 def _run_program(
-    sandbox: _Sandbox, argv: list[str], stdin: str, limits: dict, harness_input: dict | None
+    sandbox: _Sandbox,
+    argv: list[str],
+    stdin: str,
+    limits: dict,
+    checker: tuple[types.CodeType, dict] | None = None,
 ) -> dict:
-    """Run one program to its end or its limit; measure it and collect its output."""
+    """Run one program to its end or its limit; measure it and collect its output.
+
+    With a checker (compiled checker source, test spec), the test is judged by a trusted
+    checker process that calls into the program; its report arrives on a pipe only it holds.
+    """
     stdin_fd = _memfd_with(stdin.encode("utf-8", "surrogateescape"))
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     readers = {out_r: "stdout", err_r: "stderr"}
     child_fds = [out_w, err_w]
     extra: list[int] = []
-    nonce = None
-    if harness_input is not None:
-        nonce = secrets.token_hex(16)
-        payload = json.dumps({**harness_input, "nonce": nonce}).encode()
-        extra.append(_memfd_with(payload))
-        chan_r, chan_w = os.pipe2(os.O_CLOEXEC)
-        extra.append(chan_w)
-        child_fds.append(chan_w)
-        readers[chan_r] = "channel"
     oom_before = sandbox.oom_kills()
     start = time.monotonic()
+    checker_pid: int | None = None
+    if checker is not None:
+        code, spec = checker
+        checker_pid, report_r, extra = sandbox.start_checker(
+            code, spec, limits, out_fd=out_w, err_fd=err_w
+        )
+        readers[report_r] = "channel"
     try:
         pid = sandbox.spawn(
             argv, stdin_fd=stdin_fd, out_fd=out_w, err_fd=err_w, extra_fds=extra, limits=limits
@@ -346,9 +398,13 @@ def _run_program(
     for fd in readers:
         _set_nonblocking(fd)
         poller.register(fd, select.POLLIN)
-    pidfd = os.pidfd_open(pid) if hasattr(os, "pidfd_open") else None
-    if pidfd is not None:
-        poller.register(pidfd, select.POLLIN)
+    children = [pid] if checker_pid is None else [pid, checker_pid]
+    pidfds = {}
+    if hasattr(os, "pidfd_open"):
+        pidfds = {child: os.pidfd_open(child) for child in children}
+    for fd in pidfds.values():
+        poller.register(fd, select.POLLIN)
+    ended: dict[int, tuple[int, object]] = {}  # pid -> (wait status, rusage)
     deadline = start + limits["wall_s"]
     # The cgroup's usage is sampled while the program runs, so a memory bomb stops at its own
     # limit rather than at the container's (which leaves room for compilers).
@@ -356,19 +412,17 @@ def _run_program(
     memory_cap = limits.get("memory_bytes")
     watch_memory = baseline is not None and memory_cap is not None
     stopped_by: str | None = None
-    status: int | None = None
-    usage = None
     open_readers = set(readers)
-    while status is None:
+    while len(ended) < len(children):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             stopped_by = "time"
             break
-        timeout_ms = remaining * 1000 if pidfd is not None else min(remaining * 1000, 5)
+        timeout_ms = remaining * 1000 if pidfds else min(remaining * 1000, 5)
         if watch_memory:
             timeout_ms = min(timeout_ms, _MEMORY_SAMPLE_MS)
         for fd, _event in poller.poll(max(1, math.ceil(timeout_ms))):
-            if fd == pidfd:
+            if fd not in readers:
                 continue
             name = readers[fd]
             try:
@@ -390,14 +444,22 @@ def _run_program(
                 stopped_by = "memory"
         if stopped_by:
             break
-        waited, wait_status, wait_usage = os.wait4(pid, os.WNOHANG)
-        if waited:
-            status, usage = wait_status, wait_usage
+        for child in children:
+            if child in ended:
+                continue
+            waited, wait_status, wait_usage = os.wait4(child, os.WNOHANG)
+            if waited:
+                ended[child] = (wait_status, wait_usage)
+                if child in pidfds:
+                    poller.unregister(pidfds[child])
     end = time.monotonic()
-    if status is None:
-        # Limit reached: kill the main process and collect its status; the tree follows.
-        os.kill(pid, signal.SIGKILL)
-        _, status, usage = os.wait4(pid, 0)
+    for child in children:
+        if child not in ended:
+            # Limit reached: kill the main processes and collect their status; the tree follows.
+            os.kill(child, signal.SIGKILL)
+            _, wait_status, wait_usage = os.wait4(child, 0)
+            ended[child] = (wait_status, wait_usage)
+    status = ended[pid][0]
     clean = sandbox.kill_all()
     # Every writer is dead now: drain what is left in the pipes without blocking.
     for fd in list(open_readers):
@@ -416,32 +478,33 @@ def _run_program(
             stopped_by = "output"
     for fd in readers:
         os.close(fd)
-    if pidfd is not None:
-        os.close(pidfd)
+    for fd in pidfds.values():
+        os.close(fd)
     result: dict = {
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 6) if usage else 0.0,
+        "cpu_s": round(sum(_cpu_s(usage) for _, usage in ended.values()), 6),
         "wall_s": round(end - start, 6),
-        "max_rss_kb": usage.ru_maxrss if usage else 0,
+        "max_rss_kb": getattr(ended[pid][1], "ru_maxrss", 0),
         "oom_killed": sandbox.oom_kills() > oom_before,
         "stopped_by": stopped_by,
         "stdout": _decode(b"".join(chunks["stdout"])),
         "stderr": _decode(b"".join(chunks["stderr"])),
         "clean": clean,
     }
-    if nonce is not None:
-        result["harness"] = _read_harness_report(b"".join(chunks["channel"]), nonce)
+    if checker_pid is not None:
+        result["harness"] = _read_harness_report(b"".join(chunks["channel"]))
     return result
 
 
-def _read_harness_report(channel: bytes, nonce: str) -> dict | None:
-    """The harness's report, only if it carries this run's nonce (the program cannot know it)."""
-    head, sep, body = channel.partition(b"\n")
-    if not sep or not secrets.compare_digest(head, nonce.encode()):
-        return None
+def _cpu_s(usage: object) -> float:
+    return float(getattr(usage, "ru_utime", 0.0) + getattr(usage, "ru_stime", 0.0))
+
+
+def _read_harness_report(channel: bytes) -> dict | None:
+    """The checker's report: only the checker holds this pipe, so no secret is needed."""
     try:
-        report = json.loads(body)
+        report = json.loads(channel)
     except ValueError:
         return None
     return report if isinstance(report, dict) else None
@@ -451,6 +514,9 @@ def _serve_submission(sandbox: _Sandbox, frames: _Frames, job: dict) -> None:
     clean = True
     try:
         sandbox.prepare_workdir(job["files"])
+        checker_code = None
+        if job.get("checker_source"):
+            checker_code = compile(job["checker_source"], "<checker>", "exec")
         if job.get("compile"):
             step = job["compile"]
             result = _run_program(sandbox, step["argv"], "", step["limits"], None)
@@ -463,8 +529,10 @@ def _serve_submission(sandbox: _Sandbox, frames: _Frames, job: dict) -> None:
                 message = frames.read()
                 if message and message.get("type") == "stop":
                     break
+            harness = test.get("harness")
+            checker = (checker_code, harness) if harness and checker_code else None
             result = _run_program(
-                sandbox, test["argv"], test.get("stdin", ""), job["limits"], test.get("harness")
+                sandbox, test["argv"], test.get("stdin", ""), job["limits"], checker
             )
             clean = clean and result["clean"]
             frames.write({"type": "test", "index": index, **result})
