@@ -13,17 +13,16 @@ types); any other object stays here and crosses as a handle the checker can only
 from __future__ import annotations
 
 import builtins
-import contextlib
 import json
-import operator
 import os
-import struct
 import sys
-import traceback
 from typing import Any, NoReturn
 
 _REQUESTS, _REPLIES = 3, 4
-_HEADER = struct.Struct(">I")
+# Taken before the solution loads, so a correct program that patches these still gets served.
+_dumps, _loads, _read, _write, _exit = json.dumps, json.loads, os.read, os.write, os._exit
+_callable, _dir, _getattr = callable, dir, getattr
+_HEADER_BYTES = 4  # big-endian length
 _PLAIN_LEAVES = (type(None), bool, int, float, str)
 _MESSAGE_CHARS = 2000
 _OPERATIONS: dict[str, Any] = {
@@ -38,10 +37,10 @@ _OPERATIONS: dict[str, Any] = {
     "repr": repr,
     "iter": iter,
     "next": next,
-    "getitem": operator.getitem,
-    "setitem": operator.setitem,
-    "delitem": operator.delitem,
-    "contains": operator.contains,
+    "getitem": lambda target, key: target[key],
+    "setitem": lambda target, key, value: target.__setitem__(key, value),
+    "delitem": lambda target, key: target.__delitem__(key),
+    "contains": lambda target, item: item in target,
 }
 
 
@@ -54,11 +53,11 @@ class _Handles:
     def add(self, value: Any) -> dict[str, Any]:
         self.objects.append(value)
         ref: dict[str, Any] = {"h": len(self.objects) - 1, "type": type(value).__name__}
-        if callable(value):
+        if _callable(value):
             ref["call"] = True
-        if not isinstance(value, type):
-            methods = [n for n in dir(type(value)) if not n.startswith("__")]
-            ref["methods"] = [n for n in methods if callable(getattr(type(value), n, None))]
+        if type(value) is not type:
+            methods = [n for n in _dir(type(value)) if not n.startswith("__")]
+            ref["methods"] = [n for n in methods if _callable(_getattr(type(value), n, None))]
         return ref
 
     def encode(self, value: Any) -> Any:
@@ -80,9 +79,9 @@ class _Handles:
         return self.add(value)
 
     def decode(self, data: Any) -> Any:
-        if isinstance(data, list):
+        if type(data) is list:
             return [self.decode(item) for item in data]
-        if not isinstance(data, dict):
+        if type(data) is not dict:
             return data
         ((tag, body),) = data.items()
         if tag == "h":
@@ -101,7 +100,7 @@ class _Handles:
 def _read_exact(size: int) -> bytes | None:
     data = b""
     while len(data) < size:
-        chunk = os.read(_REQUESTS, size - len(data))
+        chunk = _read(_REQUESTS, size - len(data))
         if not chunk:
             return None
         data += chunk
@@ -109,24 +108,30 @@ def _read_exact(size: int) -> bytes | None:
 
 
 def _receive() -> dict[str, Any] | None:
-    header = _read_exact(_HEADER.size)
+    header = _read_exact(_HEADER_BYTES)
     if header is None:
         return None
-    body = _read_exact(_HEADER.unpack(header)[0])
-    return None if body is None else json.loads(body)
+    body = _read_exact(int.from_bytes(header, "big"))
+    return None if body is None else _loads(body)
 
 
 def _send(message: dict[str, Any]) -> None:
-    body = json.dumps(message, ensure_ascii=True).encode()
-    data = memoryview(_HEADER.pack(len(body)) + body)
+    body = _dumps(message, ensure_ascii=True).encode()
+    data = memoryview(len(body).to_bytes(_HEADER_BYTES, "big") + body)
     while data:
-        data = data[os.write(_REPLIES, data) :]
+        data = data[_write(_REPLIES, data) :]
+
+
+def _format(exc: BaseException) -> str:
+    import traceback  # only when something failed: it costs milliseconds to import
+
+    return "".join(traceback.format_exception(exc))
 
 
 def _describe(exc: BaseException, handles: _Handles) -> dict[str, Any]:
     try:
         args = handles.encode(exc.args)
-        json.dumps(args)
+        _dumps(args)
     except BaseException:  # args the checker cannot rebuild: the message alone
         args = None
     return {
@@ -134,7 +139,7 @@ def _describe(exc: BaseException, handles: _Handles) -> dict[str, Any]:
         "bases": [kind.__name__ for kind in type(exc).__mro__],
         "message": str(exc)[:_MESSAGE_CHARS],
         "args": args,
-        "traceback": "".join(traceback.format_exception(exc))[-4000:],
+        "traceback": _format(exc)[-4000:],
     }
 
 
@@ -162,9 +167,11 @@ def _answer(request: dict[str, Any], handles: _Handles) -> dict[str, Any]:
 
 def _leave(code: int) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BaseException):  # a program may have closed its streams
+        try:  # noqa: SIM105 (contextlib costs an import)
             stream.flush()
-    os._exit(code)
+        except BaseException:  # a program may have closed its streams
+            pass
+    _exit(code)
 
 
 def _serve() -> NoReturn:
@@ -179,7 +186,7 @@ def _serve() -> NoReturn:
         with open(path, encoding="utf-8") as handle:
             exec(compile(handle.read(), path, "exec"), namespace)
     except BaseException as exc:  # SystemExit too: leaving while loading is not passing
-        sys.stderr.write("".join(traceback.format_exception(exc)))
+        sys.stderr.write(_format(exc))
         _send({"load_error": _describe(exc, handles)})
         _leave(1)
     _send({"names": _exported(namespace, handles)})

@@ -37,7 +37,7 @@ import signal
 import struct
 import sys
 import time
-import types
+from collections.abc import Callable
 
 _HEADER = struct.Struct(">I")
 _MAX_FRAME = 256 * 1024 * 1024
@@ -265,14 +265,20 @@ class _Sandbox:
         os.closerange(len(high), 65536)
 
     def start_checker(
-        self, code: types.CodeType, spec: dict, limits: dict, *, out_fd: int, err_fd: int
+        self,
+        run_check: Callable[[dict], None],
+        spec: dict,
+        limits: dict,
+        *,
+        out_fd: int,
+        err_fd: int,
     ) -> tuple[int, int, list[int]]:
         """Fork the trusted checker of one harness test (sandbox/runner/checker_python.py).
 
         Returns its pid, the read end of its report, and the program's ends of the two call
-        pipes (its fds 3 and 4). The checker is a fork of the runner, so it starts in well under
-        a millisecond with the test already in its memory; it drops to its own uid and is made
-        non-dumpable before it runs any test code.
+        pipes (its fds 3 and 4). The checker is a fork of the runner with its code already
+        loaded, so it starts in about a millisecond with the test in its memory; it drops to its
+        own uid and is made non-dumpable before it runs any test code.
         """
         calls_r, calls_w = os.pipe2(os.O_CLOEXEC)
         replies_r, replies_w = os.pipe2(os.O_CLOEXEC)
@@ -282,9 +288,7 @@ class _Sandbox:
             try:
                 null = os.open(os.devnull, os.O_RDONLY)
                 self._become_checker([null, out_fd, err_fd, calls_w, replies_r, report_w], limits)
-                namespace: dict = {"__name__": "checker"}
-                exec(code, namespace)  # the host's own checker source
-                namespace["run_check"](spec)
+                run_check(spec)
             finally:
                 os._exit(70)
         for fd in (calls_w, replies_r, report_w):
@@ -358,11 +362,11 @@ def _run_program(
     argv: list[str],
     stdin: str,
     limits: dict,
-    checker: tuple[types.CodeType, dict] | None = None,
+    checker: tuple[Callable[[dict], None], dict] | None = None,
 ) -> dict:
     """Run one program to its end or its limit; measure it and collect its output.
 
-    With a checker (compiled checker source, test spec), the test is judged by a trusted
+    With a checker (its entry point, the test's spec), the test is judged by a trusted
     checker process that calls into the program; its report arrives on a pipe only it holds.
     """
     stdin_fd = _memfd_with(stdin.encode("utf-8", "surrogateescape"))
@@ -375,9 +379,9 @@ def _run_program(
     start = time.monotonic()
     checker_pid: int | None = None
     if checker is not None:
-        code, spec = checker
+        run_check, spec = checker
         checker_pid, report_r, extra = sandbox.start_checker(
-            code, spec, limits, out_fd=out_w, err_fd=err_w
+            run_check, spec, limits, out_fd=out_w, err_fd=err_w
         )
         readers[report_r] = "channel"
     try:
@@ -510,13 +514,23 @@ def _read_harness_report(channel: bytes) -> dict | None:
     return report if isinstance(report, dict) else None
 
 
+_CHECKERS: dict[str, Callable[[dict], None]] = {}
+
+
+def _load_checker(source: str) -> Callable[[dict], None]:
+    """The checker's entry point, loaded once in the runner so that each fork starts ready."""
+    if source not in _CHECKERS:
+        namespace: dict = {"__name__": "checker"}
+        exec(compile(source, "<checker>", "exec"), namespace)  # the host's own checker source
+        _CHECKERS[source] = namespace["run_check"]
+    return _CHECKERS[source]
+
+
 def _serve_submission(sandbox: _Sandbox, frames: _Frames, job: dict) -> None:
     clean = True
     try:
         sandbox.prepare_workdir(job["files"])
-        checker_code = None
-        if job.get("checker_source"):
-            checker_code = compile(job["checker_source"], "<checker>", "exec")
+        run_check = _load_checker(job["checker_source"]) if job.get("checker_source") else None
         if job.get("compile"):
             step = job["compile"]
             result = _run_program(sandbox, step["argv"], "", step["limits"], None)
@@ -530,7 +544,7 @@ def _serve_submission(sandbox: _Sandbox, frames: _Frames, job: dict) -> None:
                 if message and message.get("type") == "stop":
                     break
             harness = test.get("harness")
-            checker = (checker_code, harness) if harness and checker_code else None
+            checker = (run_check, harness) if harness and run_check else None
             result = _run_program(
                 sandbox, test["argv"], test.get("stdin", ""), job["limits"], checker
             )
