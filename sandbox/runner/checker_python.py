@@ -316,7 +316,10 @@ def _run_assert(test_code: str, names: dict[str, Any]) -> dict[str, Any]:
     namespace: dict[str, Any] = {
         name: value
         for name, value in names.items()
-        if name.isidentifier() and not keyword.iskeyword(name) and not hasattr(builtins, name)
+        if name.isidentifier()
+        and not name.startswith("__")
+        and not keyword.iskeyword(name)
+        and not hasattr(builtins, name)
     }
     namespace.update({"__name__": "solution", "__builtins__": builtins})
     exec(compile(test_code, "<tests>", "exec"), namespace)

@@ -55,7 +55,7 @@ class _Handles:
         ref: dict[str, Any] = {"h": len(self.objects) - 1, "type": type(value).__name__}
         if _callable(value):
             ref["call"] = True
-        if type(value) is not type:
+        if _getattr(type(value), "__module__", None) == "solution":  # objects of its classes
             methods = [n for n in _dir(type(value)) if not n.startswith("__")]
             ref["methods"] = [n for n in methods if _callable(_getattr(type(value), n, None))]
         return ref

@@ -17,6 +17,9 @@ Isolation inside (the container adds its own: no network, read-only root, cgroup
   (run as an unprivileged uid with no capabilities) can neither signal it nor open its file
   descriptors through /proc;
 - every program runs in its own session with rlimits; output is read while it runs and capped;
+- a function-call or assert test is judged by a checker forked from the runner (its own uid,
+  non-dumpable; sandbox/runner/checker_python.py) that calls into the program over two pipes;
+  its report comes back on a third pipe the program never holds;
 - after every test every process but the runner is killed (the runner is a child subreaper, so
   double-forked daemons come back to it) and, after the submission, the work dir is removed.
 """
