@@ -17,6 +17,8 @@ and every disagreement as a golden-format JSONL line, ready for review and
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib.util
 import json
 import logging
 import math
@@ -187,6 +189,14 @@ class Auditor:
             asyncio.create_task(self._drain(), name=f"audit-{i}")
             for i in range(self.settings.audit_concurrency)
         ]
+        if self.enabled and importlib.util.find_spec("math_verify") is not None:
+            # Math-Verify's import takes seconds: done now, in the background, not on the
+            # first sampled item while requests are arriving.
+            self._tasks.append(asyncio.create_task(self._warm_up(), name="audit-warm-up"))
+
+    async def _warm_up(self) -> None:
+        with contextlib.suppress(VerifierError):
+            await self._pool.call(_audit_math_verify, "\\boxed{1}", "1", timeout=60)
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -370,7 +380,12 @@ class Auditor:
             "enabled": self.enabled,
             "rate": self.settings.audit_rate,
             "per_request_rate": self.settings.audit_allow_request_rate,
-            "judge": self._judge is not None,
+            "second_verifiers": {
+                # Math-Verify comes with the [audit] extra; without it math audits only error.
+                "math_verify": importlib.util.find_spec("math_verify") is not None,
+                "judge": self._judge is not None,
+                "rerun": self._sandbox is not None,
+            },
             "grader_version": GRADER_VERSION,
             "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._started)),
             "queue": {

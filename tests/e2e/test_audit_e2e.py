@@ -178,3 +178,27 @@ def test_e2e_audit_failures_never_touch_a_response(tmp_path: Path) -> None:
     # Hung judge calls and a killed Math-Verify are counted as the audit's failures.
     assert errors.get("timeout", 0) >= 4, report
     assert sum(errors.values()) >= 6, report
+
+
+def test_e2e_audit_reruns_code_in_the_sandbox() -> None:
+    program = "a, b = map(int, input().split())\nprint(a + b)"
+    tests = [
+        {"stdin": "1 2\n", "expected_stdout": "3\n"},
+        {"stdin": "2 2\n", "expected_stdout": "5\n"},
+    ]
+    items = [
+        {"language": "python", "code": program, "tests": tests[:1]},  # AC
+        {"language": "python", "code": program, "tests": tests},  # WA on the second test
+    ]
+    with running_service(workers="1", sandbox_backend="docker", audit_rate="1") as url:
+        reply = httpx.post(f"{url}/v1/code/run", json={"items": items}, timeout=120)
+        assert [r["verdict"] for r in reply.json()["results"]] == ["AC", "WA"]
+        deadline = time.monotonic() + 120
+        while True:
+            code = httpx.get(f"{url}/v1/audit", timeout=10).json()["components"].get("code", {})
+            if code.get("audited", 0) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    # A deterministic program gets the same verdict again: the re-run agrees both ways.
+    assert code["comparisons"] == {"rerun": {"agree": 2}}, code
+    assert (code["rules_accepted"], code["rules_rejected"]) == (1, 1)
