@@ -24,6 +24,7 @@ from verifier_service.backends import (
 )
 from verifier_service.engine.judge import JudgeItem
 from verifier_service.errors import ServiceOverloadedError, VerifierError
+from verifier_service.general import GeneralRewards, batch_report
 from verifier_service.grading import Grader
 from verifier_service.metrics import Metrics
 from verifier_service.middleware import (
@@ -33,6 +34,7 @@ from verifier_service.middleware import (
     RequestLogMiddleware,
 )
 from verifier_service.openrlhf import openrlhf_response, reward_items
+from verifier_service.preference_api import router as preference_router
 from verifier_service.schemas import (
     CodeItem,
     CodeRunRequest,
@@ -112,14 +114,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = WorkerPool(workers=settings.workers, memory_mb=settings.worker_memory_mb)
         judge = build_judge_backend(settings)
+        general = GeneralRewards.from_settings(settings, judge, metrics)
         sandbox = None
         try:
             await pool.start()
             await start_judge_backend(judge)
+            await general.load()
             sandbox = await start_sandbox(settings)
-            app.state.grader = Grader(settings, pool, metrics, judge, sandbox)
+            app.state.grader = Grader(settings, pool, metrics, judge, sandbox, general=general)
             yield
         finally:
+            await general.aclose()
             # In-flight requests have finished (uvicorn drains them first); now the workers,
             # the judge's connections and every sandbox container go.
             pool.close()
@@ -234,7 +239,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 config=config,
                 code_scoring=body.code_scoring,
             )
-            return RewardsResponse(results=results)
+            report = batch_report([result.details for result in results])
+            return RewardsResponse(results=results, general=report)
 
     @app.post("/v1/code/run", dependencies=authed)
     async def code_run(body: CodeRunRequest, grader: GraderDep) -> CodeRunResponse:
@@ -333,6 +339,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         error=ItemError(**verdict.error.as_dict()) if verdict.error else None,
                     )
             return JudgeResponse(results=[r for r in results if r is not None])
+
+    app.include_router(preference_router, dependencies=authed)
 
     @app.post("/get_reward", dependencies=authed)
     async def get_reward(body: OpenRLHFRequest, grader: GraderDep) -> OpenRLHFResponse:
