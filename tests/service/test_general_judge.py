@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_openai import FakeOpenAI, FakeReply, user_message
 from fastapi.testclient import TestClient
+from service import running_service
 
 from verifier_service.app import create_app
 from verifier_service.settings import Settings
@@ -242,3 +246,44 @@ def test_get_reward_and_openrlhf_scores_for_a_general_label(client: TestClient) 
     assert reply["errors"] == [None]
     assert reply["rewards"][0] == pytest.approx(reply["scores"][0])
     assert reply["rewards"][0] > 1.0
+
+
+def test_filter_best_of_n_keeps_the_preferred_answer_per_prompt(
+    judge_server: FakeOpenAI, tmp_path: Path
+) -> None:
+    answers = {
+        "p1": ["<think>a</think> Bread is nice.", "<think>b</think> Knead with yeast.", "x"],
+        "p2": ["<think>c</think> Use yeast and flour.", "<think>d</think> Buy some."],
+    }
+    lines = [
+        {"prompt_id": pid, "prompt": PROMPT, "response": response, "n": n}
+        for pid, responses in answers.items()
+        for n, response in enumerate(responses)
+    ]
+    source = tmp_path / "samples.jsonl"
+    source.write_text("\n".join(json.dumps(line) for line in lines) + "\n{broken\n")
+    kept, dropped = tmp_path / "kept.jsonl", tmp_path / "dropped.jsonl"
+    env = {
+        "judge_backend": "openai",
+        "judge_base_url": judge_server.base_url,
+        "judge_model": "fake-judge",
+        "sandbox_backend": "none",
+        "workers": "1",
+    }
+    with running_service(**env) as url:
+        command = [sys.executable, "-m", "verifier_service.cli", "filter", str(source)]
+        command += ["-o", str(kept), "--dropped", str(dropped), "--best-of-n", "--url", url]
+        run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    chosen = {
+        line["prompt_id"]: line["n"] for line in map(json.loads, kept.read_text().splitlines())
+    }
+    assert chosen == {"p1": 1, "p2": 0}
+    losers = [json.loads(line) for line in dropped.read_text().splitlines()]
+    assert sorted((d["record"]["prompt_id"], d["record"]["n"]) for d in losers) == [
+        ("p1", 0),
+        ("p1", 2),
+        ("p2", 1),
+    ]
+    assert all(d["reasons"] == ["not_best"] and d["details"]["decided_by"] for d in losers)
+    assert "line 6" in run.stderr  # the broken line is reported, not fatal
