@@ -10,6 +10,7 @@ each, or the error that left it without a reward.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -291,8 +292,12 @@ def _rating_details(
 def _reward_model(path: str, settings: Settings) -> Scorer:
     from verifier_service.engine.general.reward_model import RewardModelScorer
 
+    gguf_file = None
+    if path.endswith(".gguf"):  # a GGUF file names its directory and itself
+        path, gguf_file = os.path.dirname(path) or ".", os.path.basename(path)
     return RewardModelScorer(
         path,
+        gguf_file=gguf_file,
         device=settings.general_device,
         batch_size=settings.general_batch_size,
         max_length=settings.general_max_tokens,

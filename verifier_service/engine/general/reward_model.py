@@ -38,7 +38,9 @@ class RewardModelScorer:
     """Scores conversations with one sequence-classification model.
 
     model_path: a model directory (config with ``num_labels=1``, weights, tokenizer with a chat
-        template).
+        template), or the directory holding ``gguf_file``.
+    gguf_file: a GGUF file in ``model_path`` (needs ``gguf``); its head is what the file has,
+        so a causal LM's GGUF gives an untrained score head: for measuring speed only.
     device: "auto" (cuda when available, else cpu), "cpu", "cuda", "cuda:1", ...
     batch_size: conversations scored together.
     max_length: tokens per conversation; longer ones keep their last ``max_length`` tokens.
@@ -50,6 +52,7 @@ class RewardModelScorer:
         self,
         model_path: str | os.PathLike[str],
         *,
+        gguf_file: str | None = None,
         device: str = "auto",
         batch_size: int = 8,
         max_length: int = 4096,
@@ -57,6 +60,7 @@ class RewardModelScorer:
         if batch_size < 1 or max_length < 8:
             raise ValueError("batch_size must be at least 1 and max_length at least 8")
         self.model_path = os.fspath(model_path)
+        self.gguf_file = gguf_file
         self.device = device
         self.batch_size = batch_size
         self.max_length = max_length
@@ -65,7 +69,8 @@ class RewardModelScorer:
 
     @property
     def model_id(self) -> str:
-        return f"reward_model:{self.model_path}:max_length={self.max_length}"
+        name = os.path.join(self.model_path, self.gguf_file or "")
+        return f"reward_model:{name}:max_length={self.max_length}"
 
     async def load(self) -> None:
         """Load the model now (otherwise the first call does)."""
@@ -140,10 +145,13 @@ def _load(scorer: RewardModelScorer) -> _Loaded:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     # bfloat16 halves GPU memory; CPUs are faster in float32.
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    extra = {"gguf_file": scorer.gguf_file} if scorer.gguf_file else {}
+    # A GGUF file holds a causal LM: its classification head is new, with one label.
+    head = {"num_labels": 1} if scorer.gguf_file else {}
     try:
-        tokenizer = AutoTokenizer.from_pretrained(scorer.model_path)
+        tokenizer = AutoTokenizer.from_pretrained(scorer.model_path, **extra)
         model: Any = AutoModelForSequenceClassification.from_pretrained(
-            scorer.model_path, dtype=dtype
+            scorer.model_path, dtype=dtype, **extra, **head
         )
     except (OSError, ValueError, ImportError) as exc:
         raise RewardModelError(f"cannot load the reward model {scorer.model_path}: {exc}") from exc
