@@ -145,9 +145,9 @@ def _load(scorer: RewardModelScorer) -> _Loaded:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     # bfloat16 halves GPU memory; CPUs are faster in float32.
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    extra = {"gguf_file": scorer.gguf_file} if scorer.gguf_file else {}
+    extra: dict[str, Any] = {"gguf_file": scorer.gguf_file} if scorer.gguf_file else {}
     # A GGUF file holds a causal LM: its classification head is new, with one label.
-    head = {"num_labels": 1} if scorer.gguf_file else {}
+    head: dict[str, Any] = {"num_labels": 1} if scorer.gguf_file else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(scorer.model_path, **extra)
         model: Any = AutoModelForSequenceClassification.from_pretrained(
