@@ -406,10 +406,7 @@ def _filter(args: argparse.Namespace) -> int:
             )
 
     with contextlib.ExitStack() as files:
-        kept = files.enter_context(args.output.open("w", encoding="utf-8"))
-        dropped = None
-        if args.dropped is not None:
-            dropped = files.enter_context(args.dropped.open("w", encoding="utf-8"))
+        kept, dropped = _open_outputs(args, files)
         try:
             with _progress_hook(console) as hook:
                 report = asyncio.run(run(hook, kept, dropped))
@@ -419,6 +416,14 @@ def _filter(args: argparse.Namespace) -> int:
     evaluation.print_invalid_lines(console, report.invalid)
     console.print(filtering.report_table(report))
     return 0 if report.lines > len(report.invalid) else 1
+
+
+def _open_outputs(args: argparse.Namespace, files: contextlib.ExitStack) -> tuple[Any, Any]:
+    """The kept-lines file, and the dropped-lines file when ``--dropped`` names one."""
+    kept = files.enter_context(args.output.open("w", encoding="utf-8"))
+    if args.dropped is None:
+        return kept, None
+    return kept, files.enter_context(args.dropped.open("w", encoding="utf-8"))
 
 
 def _best_of_n(args: argparse.Namespace, console: Console) -> int:
@@ -445,10 +450,7 @@ def _best_of_n(args: argparse.Namespace, console: Console) -> int:
             return await best_of_n.best_of_n_file(args.input, kept, dropped, compare)
 
     with contextlib.ExitStack() as files:
-        kept = files.enter_context(args.output.open("w", encoding="utf-8"))
-        dropped = None
-        if args.dropped is not None:
-            dropped = files.enter_context(args.dropped.open("w", encoding="utf-8"))
+        kept, dropped = _open_outputs(args, files)
         try:
             report = asyncio.run(run(kept, dropped))
         except httpx.HTTPError as exc:

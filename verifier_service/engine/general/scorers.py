@@ -17,7 +17,7 @@ from verifier_service.engine.general.rubrics import PAIRWISE, RATINGS, render_pa
 from verifier_service.engine.general.scores import judge_scale, parse_better, parse_score
 from verifier_service.engine.general.views import Conversation
 from verifier_service.engine.judge.backend import Completion, JudgeBackend
-from verifier_service.engine.judge.prompts import JudgePrompt
+from verifier_service.engine.judge.judging import complete_prompts
 from verifier_service.errors import JudgeError, VerifierError
 
 __all__ = ["Comparison", "JudgeScorer", "Preferred", "Rating", "Scorer", "ScorerKind"]
@@ -96,7 +96,7 @@ class JudgeScorer:
             render_rating(rubric, question=c.prompt, answer=c.response, max_chars=self.max_chars)
             for c in conversations
         ]
-        return [_rating(reply) for reply in await _complete(self.backend, prompts)]
+        return [_rating(reply) for reply in await complete_prompts(self.backend, prompts)]
 
     async def compare(
         self, component: str, pairs: Sequence[tuple[Conversation, Conversation]]
@@ -114,27 +114,11 @@ class JudgeScorer:
                         max_chars=self.max_chars,
                     )
                 )
-        replies = await _complete(self.backend, prompts)
+        replies = await complete_prompts(self.backend, prompts)
         return [_comparison(replies[2 * i], replies[2 * i + 1]) for i in range(len(pairs))]
 
     async def aclose(self) -> None:
         """The backend belongs to the service, which closes it."""
-
-
-async def _complete(
-    backend: JudgeBackend, prompts: Sequence[JudgePrompt]
-) -> list[Completion | JudgeError]:
-    if not prompts:
-        return []
-    try:
-        replies = await backend.complete(prompts)
-    except Exception as exc:  # a backend that breaks as a whole still answers per item
-        error = exc if isinstance(exc, JudgeError) else JudgeError(f"judge backend failed: {exc!r}")
-        return [error] * len(prompts)
-    if len(replies) != len(prompts):
-        error = JudgeError(f"judge backend returned {len(replies)} replies for {len(prompts)}")
-        return [error] * len(prompts)
-    return replies
 
 
 def _rating(reply: Completion | JudgeError) -> Rating | VerifierError:
