@@ -204,6 +204,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             cache={"entries": len(grader.cache), "capacity": grader.cache.capacity},
             judge=judge,
             sandbox=sandbox,
+            general=grader.general.status() if grader.general is not None else {},
         )
         return JSONResponse(status_code=200 if ready else 503, content=body.model_dump())
 

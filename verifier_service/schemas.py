@@ -280,6 +280,9 @@ class Readiness(_Model):
     cache: dict[str, int]
     judge: dict[str, Any]
     sandbox: dict[str, Any]
+    general: dict[str, Any] = Field(
+        default_factory=dict, description="The scorer of each general component."
+    )
 
 
 # --- /v1/preference -------------------------------------------------------------------------

@@ -287,3 +287,11 @@ def test_filter_best_of_n_keeps_the_preferred_answer_per_prompt(
     ]
     assert all(d["reasons"] == ["not_best"] and d["details"]["decided_by"] for d in losers)
     assert "line 6" in run.stderr  # the broken line is reported, not fatal
+
+
+def test_readyz_names_the_scorer_of_each_component(client: TestClient) -> None:
+    general = client.get("/readyz").json()["general"]
+    assert {name: entry["scorer"] for name, entry in general.items()} == {
+        "helpfulness": "judge",
+        "harmlessness": "judge",
+    }
