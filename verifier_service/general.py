@@ -189,7 +189,11 @@ class GeneralRewards:
         for (index, view), rating in zip(asked, ratings, strict=True):
             outcome = outcomes[index]
             if isinstance(rating, VerifierError):
-                outcome.details[component] = {"outcome": "error", "scorer": scorer.kind}
+                outcome.details[component] = {
+                    "outcome": "error",
+                    "scorer": scorer.kind,
+                    "error": rating.as_dict(),
+                }
                 outcome.error = outcome.error or rating
                 self.metrics.item_errors.labels(component, rating.code).inc()
                 continue

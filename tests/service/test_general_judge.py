@@ -145,6 +145,7 @@ def test_general_unparseable_score_is_an_item_error(client: TestClient) -> None:
     results = _rewards(client, items)["results"]
     assert results[0]["reward"] is None
     assert results[0]["error"]["code"] == "judge_unparseable"
+    assert results[0]["details"]["helpfulness"]["error"]["code"] == "judge_unparseable"
     assert results[1]["error"] is None and results[1]["reward"] is not None
 
 
