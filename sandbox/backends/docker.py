@@ -3,8 +3,11 @@
 Per container: no network, read-only root, a size-limited tmpfs work dir, a pids limit,
 memory with swap equal to memory, one CPU, every capability dropped but the six the runner
 needs to drop to an unprivileged uid and to clean up (programs keep none), no-new-privileges,
-an init process, no IPC namespace to share, no logging of its output. A submission costs one
-frame in and a few frames out on the attached stream: no `docker exec`, no container start.
+a seccomp allowlist (sandbox/image/seccomp.json: no io_uring, no SysV or POSIX IPC, no
+namespaces), an init process, no IPC namespace to share, /dev/mqueue read-only, no logging
+of its output. Memory limits times the pool's size must fit in the host's memory. A
+submission costs one frame in and a few frames out on the attached stream: no `docker exec`,
+no container start.
 
 Containers carry labels (io.verifier.sandbox=1, host, owner pid:start-time, pool id) so a pool
 removes its own at close and, at start, the ones a crashed process on the same host left behind.
@@ -27,7 +30,7 @@ from sandbox.backends.base import BrokenWorkerError, FrameBuffer, WorkerPool, en
 from sandbox.backends.engine import AttachedStream, DockerEngine
 from sandbox.jobs import Job, read_runner_source
 from sandbox.types import Limits, Program, RunResult, Test
-from verifier_service.errors import SandboxError
+from verifier_service.errors import InvalidInputError, SandboxError
 
 LABEL = "io.verifier.sandbox"
 SANDBOX_UID = 10001
@@ -51,6 +54,15 @@ def default_image() -> str:
     return os.environ.get("SANDBOX_IMAGE") or image_tag()
 
 
+def seccomp_profile() -> str:
+    """The containers' syscall filter (written by sandbox/image/make_seccomp.py)."""
+    return resources.files("sandbox.image").joinpath("seccomp.json").read_text()
+
+
+def host_memory_mb() -> int:
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 20
+
+
 @dataclass(frozen=True)
 class DockerSettings:
     """How the pool's containers are made."""
@@ -69,6 +81,11 @@ class DockerSettings:
 
 def _container_memory_mb(settings: DockerSettings, memory_mb: int) -> int:
     return max(memory_mb, settings.memory_floor_mb) + settings.work_mb + settings.memory_headroom_mb
+
+
+def max_memory_mb(settings: DockerSettings, pool_size: int) -> int:
+    """The largest memory_mb a job may ask for: the whole pool at it fits the host."""
+    return host_memory_mb() // pool_size - settings.work_mb - settings.memory_headroom_mb
 
 
 def _runner_config() -> dict[str, Any]:
@@ -115,14 +132,18 @@ def container_config(
         "HostConfig": {
             "NetworkMode": "none",
             "ReadonlyRootfs": True,
-            "Tmpfs": {WORK_ROOT: f"rw,exec,nosuid,nodev,size={settings.work_mb}m,mode=755"},
+            "Tmpfs": {
+                WORK_ROOT: f"rw,exec,nosuid,nodev,size={settings.work_mb}m,mode=755",
+                # Over the mqueue fs, where creating a file would create a queue.
+                "/dev/mqueue": "ro,nosuid,nodev,noexec,size=4k,mode=555",
+            },
             "PidsLimit": settings.pids_limit,
             "Memory": memory,
             "MemorySwap": memory,
             "NanoCpus": int(settings.cpus * 1e9),
             "CapDrop": ["ALL"],
             "CapAdd": _RUNNER_CAPS,
-            "SecurityOpt": ["no-new-privileges"],
+            "SecurityOpt": ["no-new-privileges", f"seccomp={seccomp_profile()}"],
             "Init": True,
             "IpcMode": "none",
             "LogConfig": {"Type": "none", "Config": {}},
@@ -194,8 +215,12 @@ class DockerBackend:
             f"{LABEL}.owner": owner_identity(os.getpid()),
             f"{LABEL}.pool": uuid.uuid4().hex,
         }
-        size = self.settings.pool_size or max(2, os.cpu_count() or 1)
-        self.pool = WorkerPool(self._create_worker, size=size)
+        self.size = self.settings.pool_size or max(2, os.cpu_count() or 1)
+        self.pool = WorkerPool(self._create_worker, size=self.size)
+
+    @property
+    def max_memory_mb(self) -> int:
+        return max_memory_mb(self.settings, self.size)
 
     async def start(self) -> None:
         if not await self.engine.ping():
@@ -244,6 +269,11 @@ class DockerBackend:
         stop_on_first_failure: bool = False,
         float_tolerance: float | None = None,
     ) -> RunResult:
+        if limits.memory_mb > self.max_memory_mb:
+            raise InvalidInputError(
+                f"memory_mb {limits.memory_mb} is over {self.max_memory_mb}: the host's memory "
+                f"shared by {self.size} sandbox containers"
+            )
         # The memory limit is the cgroup's: no RLIMIT_AS.
         return await self.pool.run_submission(
             program,
