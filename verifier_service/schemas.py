@@ -88,7 +88,11 @@ class CodeItem(_Model):
     )
     tests: list[CodeTest]
     limits: CodeLimits = Field(default_factory=CodeLimits)
-    stop_on_first_failure: bool = False
+    stop_on_first_failure: bool = Field(
+        True,
+        description="Stop at the first failing test (its verdict decides); false runs them all "
+        "(within the item's wall budget, see docs/sandbox.md).",
+    )
 
 
 class CodeRunRequest(_Model):
