@@ -295,6 +295,7 @@ class Collector:
         self.finished = False
         self.clean = True
         self.budget_exhausted = False
+        self.left = ""  # what the runner found left after clean-up, if anything
 
     def feed(self, frame: dict[str, Any]) -> bool:
         """Take one frame; True when the runner should be asked to stop (a failed test)."""
@@ -328,6 +329,7 @@ class Collector:
         elif kind == "done":
             self.finished = True
             self.clean = bool(frame.get("clean"))
+            self.left = str(frame.get("left") or "")
         return False
 
     def result(self) -> RunResult:

@@ -38,6 +38,33 @@ WORK_ROOT = "/work"
 _RUNNER_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"]
 _MEMORY_USAGE = ["/sys/fs/cgroup/memory.stat", "/sys/fs/cgroup/memory/memory.stat"]
 _OOM_EVENTS = ["/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"]
+# Docker's own masked paths (a list given replaces them), then the cgroup counters that add
+# up over the container's life: a submission must not read what earlier ones used. The runner
+# keeps what it needs (memory.stat, memory.events / memory.oom_control). Missing paths are
+# skipped, so one list serves cgroup v1 and v2.
+_DOCKER_MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                  "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                  "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                  "/sys/devices/virtual/powercap"]  # fmt: skip
+# The cpu controller stays (the JVM sizes itself by its quota); its counters do not.
+_CGROUP_V1_DIRS = ["cpuacct", "cpuset", "blkio", "pids", "devices", "freezer", "systemd",
+                   "net_cls", "net_prio", "net_cls,net_prio", "perf_event", "hugetlb", "rdma",
+                   "misc"]  # fmt: skip
+_CGROUP_FILES = ["cpu/cpu.stat", "cpu,cpuacct/cpu.stat", "cpu,cpuacct/cpuacct.usage",
+                 "cpu,cpuacct/cpuacct.stat", "cpu,cpuacct/cpuacct.usage_all",
+                 "cpu,cpuacct/cpuacct.usage_percpu", "cpu,cpuacct/cpuacct.usage_sys",
+                 "cpu,cpuacct/cpuacct.usage_user",
+                 "memory/memory.max_usage_in_bytes", "memory/memory.memsw.max_usage_in_bytes",
+                 "memory/memory.kmem.max_usage_in_bytes", "memory/memory.failcnt",
+                 "memory/memory.memsw.failcnt", "memory/memory.kmem.failcnt",
+                 "memory/memory.kmem.tcp.max_usage_in_bytes", "memory/memory.numa_stat",
+                 "cpu.stat", "cpu.stat.local", "cpu.pressure", "memory.peak",
+                 "memory.swap.peak", "memory.swap.events", "memory.pressure",
+                 "memory.numa_stat", "io.stat", "io.pressure", "irq.pressure", "pids.peak",
+                 "pids.events"]  # fmt: skip
+MASKED_PATHS = _DOCKER_MASKED + [
+    f"/sys/fs/cgroup/{name}" for name in _CGROUP_V1_DIRS + _CGROUP_FILES
+]
 
 
 def image_tag() -> str:
@@ -144,6 +171,7 @@ def container_config(
             "CapDrop": ["ALL"],
             "CapAdd": _RUNNER_CAPS,
             "SecurityOpt": ["no-new-privileges", f"seccomp={seccomp_profile()}"],
+            "MaskedPaths": MASKED_PATHS,
             "Init": True,
             "IpcMode": "none",
             "LogConfig": {"Type": "none", "Config": {}},

@@ -335,3 +335,22 @@ def test_redteam_memory_limit_is_bounded_by_the_host(loop_thread) -> None:
             loop_thread.call(backend.run(Program("python", "pass"), [DONE], LIMITS))
     finally:
         loop_thread.call(backend.engine.close())
+
+
+COUNTERS = [  # cgroup v1 and v2 names: what earlier submissions used adds up in these
+    "cpuacct/cpuacct.usage", "cpuacct/cpuacct.stat", "cpu/cpu.stat",
+    "memory/memory.max_usage_in_bytes", "memory/memory.failcnt", "cpu.stat", "memory.peak",
+    "io.stat", "pids.peak",
+]  # fmt: skip
+
+
+def test_redteam_cgroup_counters_are_hidden(docker_single) -> None:
+    code = (
+        "import os\nshown = []\n"
+        f"for name in {COUNTERS!r}:\n"
+        "    try:\n        text = open('/sys/fs/cgroup/' + name).read()\n"
+        "    except OSError:\n        continue\n"
+        "    if text.strip():\n        shown.append(name)\nprint(shown)\n"
+    )
+    result = docker_single.run("python", code, [StdioTest("", "[]\n")], LIMITS)
+    assert result.verdict is Verdict.AC, result.tests[0].stdout
