@@ -354,3 +354,21 @@ def test_redteam_cgroup_counters_are_hidden(docker_single) -> None:
     )
     result = docker_single.run("python", code, [StdioTest("", "[]\n")], LIMITS)
     assert result.verdict is Verdict.AC, result.tests[0].stdout
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"type": "test", "index": 0},
+        {"type": "test", "index": 0, "stopped_by": None, "oom_killed": False, "max_rss_kb": "x"},
+        {"type": "compile", "stderr": None},
+    ],
+    ids=["missing fields", "wrong type", "compile without output"],
+)
+def test_redteam_malformed_runner_frame_is_a_sandbox_fault_not_an_exception(frame) -> None:
+    from sandbox.jobs import Collector
+
+    collector = Collector(build_job(Program("python", "pass"), [DONE], LIMITS))
+    assert collector.feed(frame) is True
+    collector.feed({"type": "done", "clean": True})
+    assert collector.result().verdict is Verdict.SE
