@@ -371,6 +371,7 @@ def _run_program(
         child_fds.append(chan_w)
         readers[chan_r] = "channel"
     oom_before = sandbox.oom_kills()
+    baseline = sandbox.memory_used()
     # Every process a program starts ends up reaped by the runner (a child subreaper) or by
     # an ancestor it reaps: the children's rusage covers the whole process tree.
     tree_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -398,8 +399,8 @@ def _run_program(
         poller.register(pidfd, select.POLLIN)
     deadline = start + limits["wall_s"]
     # The cgroup's usage is sampled while the program runs, so a memory bomb stops at its own
-    # limit rather than at the container's (which leaves room for compilers).
-    baseline = sandbox.memory_used()
+    # limit rather than at the container's (which leaves room for compilers). The baseline is
+    # taken before the program starts, on a sandbox proven clean after the last submission.
     memory_cap = limits.get("memory_bytes")
     watch_memory = baseline is not None and memory_cap is not None
     stopped_by: str | None = None
