@@ -288,8 +288,8 @@ def test_unsure_run_goes_to_neighbours_then_target_never_the_majority(
 ) -> None:
     # A Spanish sentence fastText calls Spanish at 0.39, in a mostly English text.
     scores = {"es": 0.39, "pt": 0.2, "gl": 0.15, "en": 0.02}
-    assert score._by_neighbours(scores, near, far, "es", False, DEFAULT) == expected
-    assert score._by_neighbours(scores, near, far, "en", False, DEFAULT) in {"es", None}
+    assert score._by_neighbours(scores, near, far, "es", DEFAULT) == expected
+    assert score._by_neighbours(scores, near, far, "en", DEFAULT) in {"es", None}
 
 
 @pytest.mark.parametrize(

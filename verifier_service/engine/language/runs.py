@@ -11,8 +11,8 @@ alphabetic words shorter than ``min_letters`` (variables like ``x``) are not wor
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 __all__ = ["CHARACTER_SCRIPTS", "Script", "ScriptRun", "split_runs"]
 
@@ -32,8 +32,7 @@ class Script(StrEnum):
 CHARACTER_SCRIPTS = frozenset({Script.HAN, Script.KANA, Script.HANGUL})
 
 
-@dataclass(frozen=True)
-class ScriptRun:
+class ScriptRun(NamedTuple):
     """A stretch of one clause in one script.
 
     words: one per character for Han and kana, else the counted words.
@@ -59,11 +58,20 @@ _KNOWN = _HAN + _KANA + _HANGUL + _LATIN + _CYRILLIC + "\\d_"
 _OTHER_LETTER = f"[^\\W{_KNOWN}]"
 # Word joiners inside an alphabetic word: don't, l'homme, well-known.
 _JOIN = "'\u2019\\-"
-_SEGMENT = re.compile(
-    f"(?P<han>[{_HAN}]+)|(?P<kana>[{_KANA}]+)|(?P<hangul>[{_HANGUL}]+(?:\\s+[{_HANGUL}]+)*)"
-    f"|(?P<latin>[{_LATIN}](?:[{_LATIN}0-9_]|[^\\w])*)"
-    f"|(?P<cyrillic>[{_CYRILLIC}](?:[{_CYRILLIC}0-9_]|[^\\w])*)"
-    f"|(?P<other>{_OTHER_LETTER}(?:{_OTHER_LETTER}|[0-9_]|[^\\w])*)"
+# A sentence ends at a mark followed by a space (3.5 and e.g. stay inside) or a line break; a
+# clause at a comma, colon, bracket, quote or dash. Everything else between words of one
+# script is glue that keeps them in one run.
+_SENTENCE_END = "[.!?;](?=\\s|\\Z)|[\n\u3002\uff01\uff1f\uff1b\u061f\u06d4]"
+_CLAUSE_MARKS = (
+    ',:()\\[\\]"\u201c\u201d\u00ab\u00bb\uff0c\u3001\uff1a\uff08\uff09\u060c\u061b\u2014'
+)
+_GLUE = f"(?:[^\\w\\n.!?;{_CLAUSE_MARKS}\u3002\uff01\uff1f\uff1b\u061f\u06d4]|[.!?;](?!\\s|\\Z))"
+_TOKEN = re.compile(
+    f"(?P<end>{_SENTENCE_END})|(?P<mark>[{_CLAUSE_MARKS}])"
+    f"|(?P<han>[{_HAN}]+)|(?P<kana>[{_KANA}]+)|(?P<hangul>[{_HANGUL}]+(?:[ \\t]+[{_HANGUL}]+)*)"
+    f"|(?P<latin>[{_LATIN}](?:[{_LATIN}0-9_]|{_GLUE})*)"
+    f"|(?P<cyrillic>[{_CYRILLIC}](?:[{_CYRILLIC}0-9_]|{_GLUE})*)"
+    f"|(?P<other>{_OTHER_LETTER}(?:{_OTHER_LETTER}|[0-9_]|{_GLUE})*)"
 )
 # A word is a letter run not touching a digit or underscore (so not x2, 3rd, my_var).
 _WORDS = {
@@ -75,186 +83,80 @@ _WORDS = {
     Script.OTHER: re.compile(f"(?:{_OTHER_LETTER}|(?!\\d)[{_MARKS}])+"),
 }
 _SCRIPT_OF = {script.value: script for script in Script}
-# A sentence ends at a mark followed by a space (3.5 and e.g. stay inside) or at a line break.
-_SENTENCE = re.compile(r"[^\n]*?(?:[.!?;](?=\s|\Z)|[\u3002\uff01\uff1f\uff1b\u061f\u06d4]|\n|\Z)")
-# Clause marks: commas, colons, brackets, quotes and dashes between words.
-_CLAUSE = re.compile(
-    r"[^,:()\[\]\"\u201c\u201d\u00ab\u00bb\uff0c\u3001\uff1a\uff08\uff09\u060c\u061b\u2014]*"
-    r"(?:[,:()\[\]\"\u201c\u201d\u00ab\u00bb\uff0c\u3001\uff1a\uff08\uff09\u060c\u061b\u2014]|\Z)"
-)
 # Unit symbols are not words after a number: 5 km, 3 kg, 20 ms, 9.8 m/s.
-_UNITS = frozenset(
-    [
-        "mm",
-        "cm",
-        "dm",
-        "km",
-        "mg",
-        "kg",
-        "ms",
-        "ns",
-        "min",
-        "ml",
-        "mL",
-        "dl",
-        "kHz",
-        "MHz",
-        "GHz",
-        "Hz",
-        "kJ",
-        "kW",
-        "kWh",
-        "MW",
-        "mA",
-        "mV",
-        "kV",
-        "Pa",
-        "kPa",
-        "MPa",
-        "hPa",
-        "mol",
-        "cd",
-        "eV",
-        "keV",
-        "MeV",
-        "dB",
-        "lb",
-        "lbs",
-        "oz",
-        "ft",
-        "yd",
-        "mi",
-        "mph",
-        "kph",
-        "rpm",
-        "km/h",
-    ]
+_UNIT_NAMES = (
+    "mm cm dm km mg kg ms ns min ml mL dl kHz MHz GHz Hz kJ kW kWh MW mA mV kV Pa kPa MPa "
+    "hPa mol cd eV keV MeV dB lb lbs oz ft yd mi mph kph rpm km/h"
 )
+_UNITS = frozenset(_UNIT_NAMES.split())
 _NUMBER_BEFORE = re.compile(r"\d[\s\u00b0]*\Z")
-_ELEMENTS = frozenset(
-    [
-        "H",
-        "He",
-        "Li",
-        "Be",
-        "B",
-        "C",
-        "N",
-        "O",
-        "F",
-        "Ne",
-        "Na",
-        "Mg",
-        "Al",
-        "Si",
-        "P",
-        "S",
-        "Cl",
-        "Ar",
-        "K",
-        "Ca",
-        "Sc",
-        "Ti",
-        "V",
-        "Cr",
-        "Mn",
-        "Fe",
-        "Co",
-        "Ni",
-        "Cu",
-        "Zn",
-        "Ga",
-        "Ge",
-        "As",
-        "Se",
-        "Br",
-        "Kr",
-        "Rb",
-        "Sr",
-        "Y",
-        "Zr",
-        "Nb",
-        "Mo",
-        "Tc",
-        "Ru",
-        "Rh",
-        "Pd",
-        "Ag",
-        "Cd",
-        "In",
-        "Sn",
-        "Sb",
-        "Te",
-        "I",
-        "Xe",
-        "Cs",
-        "Ba",
-        "La",
-        "Ce",
-        "Pt",
-        "Au",
-        "Hg",
-        "Tl",
-        "Pb",
-        "Bi",
-        "Po",
-        "At",
-        "Rn",
-        "Fr",
-        "Ra",
-        "U",
-        "Pu",
-    ]
+_ELEMENT_NAMES = (
+    "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn Ga Ge As "
+    "Se Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce Pt Au Hg Tl Pb "
+    "Bi Po At Rn Fr Ra U Pu"
 )
+_ELEMENTS = frozenset(_ELEMENT_NAMES.split())
 _ELEMENT_SYMBOL = re.compile(r"[A-Z][a-z]?")
 
 
 def split_runs(text: str, min_letters: int) -> tuple[ScriptRun, ...]:
     """Split prose (code and math already blanked) into runs of one script and clause each."""
     runs: list[ScriptRun] = []
-    clause_index = 0
-    for sentence_index, sentence in enumerate(_SENTENCE.finditer(text)):
-        if not sentence.group():
+    sentence = clause = 0
+    for token in _TOKEN.finditer(text):
+        kind = token.lastgroup
+        if kind == "end" or kind == "mark":
+            last = runs[-1] if runs else None
+            if (
+                kind == "end"
+                and last is not None
+                and last.sentence == sentence
+                and last.script not in CHARACTER_SCRIPTS
+                and token.group() != "\n"
+            ):
+                # The run keeps its sentence mark: the model reads "Wait, let me check." better.
+                runs[-1] = last._replace(text=last.text + token.group())
+            sentence += kind == "end"
+            clause += 1
             continue
-        for clause in _CLAUSE.finditer(text, sentence.start(), sentence.end()):
-            if clause.group():
-                runs.extend(
-                    _clause_runs(text, clause.span(), sentence_index, clause_index, min_letters)
-                )
-                clause_index += 1
+        script = _SCRIPT_OF[kind or "other"]
+        if script is Script.HAN or script is Script.KANA:
+            chars = token.group()
+            runs.append(ScriptRun(script, tuple(chars), chars, sentence, clause))
+            continue
+        start, end = token.span()
+        words = _words(text, start, end, min_letters, script)
+        if words:
+            runs.append(ScriptRun(script, words, text[start:end].strip(), sentence, clause))
     return tuple(runs)
 
 
-def _clause_runs(
-    text: str, span: tuple[int, int], sentence: int, clause: int, min_letters: int
-) -> list[ScriptRun]:
-    runs: list[ScriptRun] = []
-    for segment in _SEGMENT.finditer(text, *span):
-        script = _SCRIPT_OF[segment.lastgroup or "other"]
-        start, end = segment.span()
-        if script in (Script.HAN, Script.KANA):
-            chars = segment.group()
-            runs.append(ScriptRun(script, tuple(chars), chars, sentence, clause))
-            continue
-        words = tuple(
+_SHORT_UNITS = frozenset("mgsLNJWVAKh")
+
+
+def _words(text: str, start: int, end: int, min_letters: int, script: Script) -> tuple[str, ...]:
+    found = _WORDS[script].findall(text, start, end)
+    if script is Script.HANGUL:
+        return tuple(found)
+    if any(word in _UNITS or word in _SHORT_UNITS for word in found):
+        # Rare: find where each unit-like word stands, to see whether a number precedes it.
+        return tuple(
             match.group()
             for match in _WORDS[script].finditer(text, start, end)
-            if _is_word(match, text, min_letters, script)
+            if _is_word(match.group(), min_letters) and not _after_number(match, text)
         )
-        if words:
-            runs.append(ScriptRun(script, words, text[start:end].strip(), sentence, clause))
-    return runs
+    return tuple(word for word in found if _is_word(word, min_letters))
 
 
-def _is_word(match: re.Match[str], text: str, min_letters: int, script: Script) -> bool:
+def _is_word(word: str, min_letters: int) -> bool:
+    return len(word) >= min_letters and not (word[0].isupper() and _is_formula(word))
+
+
+def _after_number(match: re.Match[str], text: str) -> bool:
     word = match.group()
-    if script is Script.HANGUL:
-        return True
-    if len(word) < min_letters or _is_formula(word):
+    if word not in _UNITS and word not in _SHORT_UNITS:
         return False
-    if word in _UNITS or (len(word) == 1 and word in "mgsLNJWVAKh"):
-        return _NUMBER_BEFORE.search(text, max(0, match.start() - 8), match.start()) is None
-    return True
+    return _NUMBER_BEFORE.search(text, max(0, match.start() - 8), match.start()) is not None
 
 
 def _is_formula(word: str) -> bool:

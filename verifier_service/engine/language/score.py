@@ -126,7 +126,9 @@ def language_consistency(
     if options.scope is Scope.REASONING:
         text = reasoning_part(text)
     # Full-width letters and dollar signs, ligatures and compatibility ideographs fold first.
-    runs = split_script_runs(strip_non_prose(unicodedata.normalize("NFKC", text)), options=options)
+    runs = split_runs(
+        strip_non_prose(unicodedata.normalize("NFKC", text)), options.min_word_letters
+    )
     counts = Counter[str]()
     for run, label in zip(runs, _labels(runs, code, options), strict=True):
         counts[label] += len(run.words)
@@ -150,21 +152,25 @@ def _labels(runs: tuple[ScriptRun, ...], target: str, options: LanguageOptions) 
     for index, run in enumerate(runs):
         if run.script in CHARACTER_SCRIPTS:
             labels[index] = context.label(run)
-            continue
-        scores[index] = detect.fasttext_scores(run.text)
-        top, probability = max(scores[index].items(), key=lambda item: item[1])
-        if len(run.words) >= options.min_run_words and probability >= options.min_confidence:
-            labels[index] = top
+        elif len(run.words) >= options.min_run_words:
+            # Runs of a word or two are not asked: their sentence or their group decides.
+            scores[index] = detect.fasttext_scores(run.text)
+            top, probability = max(scores[index].items(), key=lambda item: item[1])
+            if probability >= options.min_confidence:
+                labels[index] = top
+    if all(label is not None for label in labels):
+        return labels  # type: ignore[return-value]
     near = _neighbour_labels(runs, labels, within_sentence=True)
     far = _neighbour_labels(runs, labels, within_sentence=False)
     decided_scripts = {run.script for run, label in zip(runs, labels, strict=True) if label}
-    for index, probabilities in scores.items():
-        if labels[index] is not None or runs[index].script not in decided_scripts:
+    for index, run in enumerate(runs):
+        if labels[index] is not None or run.script not in decided_scripts:
             continue
-        short = len(runs[index].words) < options.min_run_words
-        labels[index] = _by_neighbours(
-            probabilities, near[index], far[index], target, short, options
-        )
+        if index not in scores:
+            if len(set(near[index])) == 1:
+                labels[index] = near[index][0]
+            continue
+        labels[index] = _by_neighbours(scores[index], near[index], far[index], target, options)
     _decide_groups(runs, labels, scores, target, options)
     return [label or target for label in labels]
 
@@ -173,16 +179,21 @@ class _CharacterContext:
     """Which scripts each clause and sentence holds, to label Han by its neighbourhood."""
 
     def __init__(self, runs: tuple[ScriptRun, ...]) -> None:
+        present = {run.script for run in runs}
+        self.has_kana = Script.KANA in present
+        # Without kana or Hangul anywhere, every Han character is Chinese.
+        self.all_chinese = not self.has_kana and Script.HANGUL not in present
         self.clauses: dict[int, set[Script]] = {}
         self.sentences: dict[int, set[Script]] = {}
         self.han: dict[int, list[str]] = {}
+        self.sentence_labels: dict[int, str] = {}
+        if self.all_chinese:
+            return
         for run in runs:
             self.clauses.setdefault(run.clause, set()).add(run.script)
             self.sentences.setdefault(run.sentence, set()).add(run.script)
             if run.script is Script.HAN:
                 self.han.setdefault(run.sentence, []).append(run.text)
-        self.has_kana = any(Script.KANA in scripts for scripts in self.sentences.values())
-        self.sentence_labels: dict[int, str] = {}
 
     def label(self, run: ScriptRun) -> str:
         """Kana is ja, Hangul ko; Han follows kana or Hangul in its clause or sentence."""
@@ -190,6 +201,8 @@ class _CharacterContext:
             return "ja"
         if run.script is Script.HANGUL:
             return "ko"
+        if self.all_chinese:
+            return "zh"
         sentence = self.sentences[run.sentence]
         if Script.KANA in self.clauses[run.clause] or Script.KANA in sentence:
             return "ja"
@@ -235,19 +248,14 @@ def _by_neighbours(
     near: list[str],
     far: list[str],
     target: str,
-    short: bool,
     options: LanguageOptions,
 ) -> str | None:
     """An unsure run takes its neighbours' language, else the target's, if plausible.
 
-    A run of a word or two ("Bon," "Moment,") belongs to the clauses of its sentence when they
-    agree: the model cannot judge it alone. A short run with no such clauses, and a longer
-    run no plausible language decides, wait for :func:`_decide_groups`.
+    (A run of a word or two, "Bon," "Moment,", belongs to the clauses of its sentence when they
+    agree, without asking the model, which cannot judge it alone.) A run no plausible language
+    decides waits for :func:`_decide_groups`.
     """
-    if len(set(near)) == 1 and (short or _plausible(scores, near[0], options)):
-        return near[0]
-    if short:
-        return None
     for neighbours in (near, far):
         if len(set(neighbours)) == 1 and _plausible(scores, neighbours[0], options):
             return neighbours[0]
@@ -305,7 +313,11 @@ def _group_label(
     if _plausible(joined, target, options):
         return target
     words = sum(len(runs[i].words) for i in group)
-    backing = sum(len(runs[i].words) for i in group if _plausible(scores[i], target, options))
+    backing = sum(
+        len(runs[i].words)
+        for i in group
+        if _plausible(scores.get(i) or detect.fasttext_scores(runs[i].text), target, options)
+    )
     if not neighbours and 2 * backing > words:
         return target
     return max(joined, key=joined.__getitem__)
