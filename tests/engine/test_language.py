@@ -158,6 +158,11 @@ def test_strip_non_prose_cases(text: str, kept: list[str], gone: list[str]) -> N
         pytest.param("我" * 1_000_000, id="han"),
         pytest.param("```" * 333_333, id="fences"),
         pytest.param("<think>" * 150_000, id="think-tags"),
+        pytest.param("<a b" * 250_000, id="unclosed-tags"),
+        pytest.param("a.b@c" * 200_000, id="mail-like"),
+        pytest.param("\n    x = 1" * 100_000, id="indented-lines"),
+        pytest.param("a, b; c. " * 110_000, id="many-clauses"),
+        pytest.param("Ok. " * 100_000, id="many-short-sentences"),
     ],
 )
 def test_language_consistency_hostile_megabyte_is_linear(hostile: str) -> None:

@@ -161,7 +161,7 @@ def _after_number(match: re.Match[str], text: str) -> bool:
 
 def _is_formula(word: str) -> bool:
     """NaCl, HCl, NaOH: two or more element symbols, not an all-capital word (OK, CO)."""
-    if word.isupper() or word[:1].islower():
-        return False
+    if word.isupper() or word[:1].islower() or word[1:].islower():
+        return False  # a formula has two capitals or more, and lower case too
     symbols = _ELEMENT_SYMBOL.findall(word)
     return len(symbols) >= 2 and "".join(symbols) == word and all(s in _ELEMENTS for s in symbols)

@@ -264,6 +264,9 @@ def _by_neighbours(
     return next((label for label in near + far if _plausible(scores, label, options)), None)
 
 
+_GROUP_SAMPLE_RUNS = 50
+
+
 def _decide_groups(
     runs: tuple[ScriptRun, ...],
     labels: list[str | None],
@@ -304,7 +307,8 @@ def _group_label(
     options: LanguageOptions,
 ) -> str:
     neighbours = set(far[group.start][:1] + far[group.stop - 1][-1:])
-    text = " ".join(runs[i].text for i in group)
+    # A long stretch is judged on its start: a few sentences say as much as a megabyte.
+    text = " ".join(runs[i].text for i in group[:_GROUP_SAMPLE_RUNS])
     fasttext = detect.fasttext_scores(text)
     top3 = sorted(fasttext, key=fasttext.__getitem__)[-3:]
     joined = detect.lingua_scores(text, frozenset({target, "en", *neighbours, *top3})) or fasttext
@@ -312,10 +316,11 @@ def _group_label(
         return next(iter(neighbours))
     if _plausible(joined, target, options):
         return target
-    words = sum(len(runs[i].words) for i in group)
+    sample = group[:_GROUP_SAMPLE_RUNS]
+    words = sum(len(runs[i].words) for i in sample)
     backing = sum(
         len(runs[i].words)
-        for i in group
+        for i in sample
         if _plausible(scores.get(i) or detect.fasttext_scores(runs[i].text), target, options)
     )
     if not neighbours and 2 * backing > words:
