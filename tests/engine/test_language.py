@@ -89,6 +89,8 @@ def test_language_consistency_scope_whole_scores_the_answer_but_never_tags() -> 
     whole = language_consistency(response, target="zh", options=LanguageOptions(scope=Scope.WHOLE))
     assert language_consistency(response, target="zh").score == 1.0
     assert whole.counts == {"zh": 6, "en": 6}
+    as_text = LanguageOptions(scope="reasoning")  # type: ignore[arg-type]
+    assert language_consistency(response, target="zh", options=as_text).counts == {"zh": 6}
 
 
 @pytest.mark.parametrize(

@@ -75,6 +75,7 @@ class LanguageOptions:
                 raise InvalidInputError(f"{name} must lie in [0, 1]")
         if self.scope not in tuple(Scope):
             raise InvalidInputError(f"scope must be one of: {', '.join(Scope)}")
+        object.__setattr__(self, "scope", Scope(self.scope))  # "whole" works like Scope.WHOLE
 
 
 DEFAULT = LanguageOptions()
