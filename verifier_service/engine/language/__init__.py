@@ -13,11 +13,14 @@ emitted ``<think>`` counts the text before ``</think>``), else the whole text; s
    sentence, so one Japanese sentence does not turn a Chinese text Japanese.
 4. **The model per run**: fastText ``lid.176`` labels every alphabetic run; a run of
    ``min_run_words`` words or more whose top label is at least ``min_confidence`` is decided.
-5. **Unsure runs by neighbours and target**: a short or unsure run takes the language of its
-   neighbouring runs if the model finds it plausible, else the target language if plausible.
-6. **What is still undecided** (a lone "Ok. Wait. Hmm."): consecutive runs are joined and
-   lingua, built for short text, chooses among the target, English and fastText's top three;
-   the target wins if plausible.
+5. **Unsure runs by neighbours and target, never the majority**: a run of a word or two
+   follows the other clauses of its sentence when they agree; a longer run the model is
+   unsure of takes the language of its neighbouring runs if the model finds it plausible,
+   else the target language if plausible.
+6. **What is still undecided** (a lone "Ok. Wait. Hmm.", "D'accord, voyons."): consecutive
+   runs are joined and lingua, built for short text, chooses among the target, English, the
+   neighbours' language and fastText's top three; neighbours, then the target, win if
+   plausible.
 
 A text with no words left is neutral: score ``None`` with a reason, never 0.
 """
