@@ -25,6 +25,7 @@ from verifier_service.backends import (
     start_sandbox,
 )
 from verifier_service.engine.judge import JudgeItem
+from verifier_service.engine.language import Scope
 from verifier_service.errors import ServiceOverloadedError, VerifierError
 from verifier_service.grading import Grader
 from verifier_service.metrics import Metrics
@@ -316,7 +317,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             async def one(text: str, target: str) -> LanguageResultModel:
                 try:
-                    result = await grader.score_language(text, target, reasoning_only=False)
+                    result = await grader.score_language(text, target, scope=Scope(body.scope))
                 except VerifierError as exc:
                     grader.count_error("language", exc)
                     return LanguageResultModel(error=ItemError(**exc.as_dict()))
