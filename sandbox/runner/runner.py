@@ -38,6 +38,7 @@ import select
 import shutil
 import signal
 import struct
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -51,6 +52,10 @@ _CHANNEL_CAP = 16 * 1024 * 1024
 _KILL_GRACE_S = 3.0
 _MEMORY_SAMPLE_MS = 5
 _MEMORY_KEYS = {"anon", "rss", "shmem"}  # memory.stat keys of cgroup v2 (anon) and v1 (rss)
+_SYSV_IPC = ("/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem")
+_MQUEUE_DIR = "/dev/mqueue"
+# After clean-up only the runner itself may use memory; more means something survived.
+_CLEAN_MEMORY_BYTES = 64 << 20
 
 
 class _Frames:
@@ -101,8 +106,12 @@ def _prctl(option: int, value: int) -> None:
 
 
 def _decode(data: bytes) -> str:
-    # surrogateescape keeps arbitrary bytes through JSON (ensure_ascii escapes them).
-    return data.decode("utf-8", "surrogateescape")
+    # Invalid bytes become U+FFFD: what leaves the sandbox is always valid Unicode.
+    return data.decode("utf-8", "replace")
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "replace")
 
 
 class _Sandbox:
@@ -192,7 +201,13 @@ class _Sandbox:
         return found
 
     def kill_all(self) -> bool:
-        """Kill every process the programs started; True when none is left."""
+        """Kill every process the programs started; True when none is left (never raises)."""
+        try:
+            return self._kill_all()
+        except Exception:
+            return False
+
+    def _kill_all(self) -> bool:
         deadline = time.monotonic() + _KILL_GRACE_S
         while time.monotonic() < deadline:
             if self._reap():
@@ -248,6 +263,8 @@ class _Sandbox:
         cpu = math.ceil(limits["cpu_s"])
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # POSIX message queues are charged to the uid host-wide: a program may create none.
+        resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
         stack = limits["stack_bytes"]
         resource.setrlimit(resource.RLIMIT_STACK, (stack, stack))
@@ -329,21 +346,48 @@ class _Sandbox:
             if "/" in name or name.startswith("."):
                 raise ValueError(f"bad file name {name!r}")
             path = os.path.join(self.workdir, name)
-            with open(path, "w", encoding="utf-8", errors="surrogateescape") as handle:
-                handle.write(text)
+            with open(path, "wb") as handle:
+                handle.write(_encode(text))
             os.chmod(path, 0o644)
 
     def wipe_workdir(self) -> bool:
+        """Remove the work dir; False (never an exception) when something is left."""
         if not os.path.lexists(self.workdir):
             return True
-        # Programs may have removed permissions on their own files; the runner may override.
-        for base, dirs, _ in os.walk(self.workdir):
-            for name in dirs:
-                path = os.path.join(base, name)
-                if not os.path.islink(path):
-                    os.chmod(path, 0o700)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        # The runner overrides permissions (CAP_DAC_OVERRIDE). shutil.rmtree recurses, so a
+        # deep tree or a path past PATH_MAX defeats it: rm(1) walks any depth iteratively.
+        with contextlib.suppress(Exception):  # RecursionError on a deep tree
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        if os.path.lexists(self.workdir):
+            try:
+                subprocess.run(
+                    ["rm", "-rf", "--one-file-system", "--", self.workdir],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=30,
+                    check=False,
+                )
+            except (OSError, subprocess.SubprocessError):
+                return False
         return not os.path.lexists(self.workdir)
+
+    def left_state(self) -> str:
+        """What a submission left that the runner cannot remove: IPC objects or memory."""
+        for path in _SYSV_IPC:
+            try:
+                with open(path) as handle:
+                    if len(handle.read().splitlines()) > 1:  # a header, then one line each
+                        return f"an object in {path}"
+            except OSError:
+                continue
+        with contextlib.suppress(OSError):
+            if os.listdir(_MQUEUE_DIR):
+                return "a message queue"
+        used = self.memory_used()
+        if used is not None and used > _CLEAN_MEMORY_BYTES:
+            return f"{used >> 20} MiB in use"
+        return ""
 
 
 def _set_nonblocking(fd: int) -> None:
@@ -372,13 +416,17 @@ def _run_program(
     With a checker (its entry point, the test's spec), the test is judged by a trusted
     checker process that calls into the program; its report arrives on a pipe only it holds.
     """
-    stdin_fd = _memfd_with(stdin.encode("utf-8", "surrogateescape"))
+    stdin_fd = _memfd_with(_encode(stdin))
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     readers = {out_r: "stdout", err_r: "stderr"}
     child_fds = [out_w, err_w]
     extra: list[int] = []
     oom_before = sandbox.oom_kills()
+    baseline = sandbox.memory_used()
+    # Every process a program starts ends up reaped by the runner (a child subreaper) or by
+    # an ancestor it reaps: the children's rusage covers the whole process tree.
+    tree_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     checker_pid: int | None = None
     if checker is not None:
@@ -414,8 +462,8 @@ def _run_program(
     ended: dict[int, tuple[int, object]] = {}  # pid -> (wait status, rusage)
     deadline = start + limits["wall_s"]
     # The cgroup's usage is sampled while the program runs, so a memory bomb stops at its own
-    # limit rather than at the container's (which leaves room for compilers).
-    baseline = sandbox.memory_used()
+    # limit rather than at the container's (which leaves room for compilers). The baseline is
+    # taken before the program starts, on a sandbox proven clean after the last submission.
     memory_cap = limits.get("memory_bytes")
     watch_memory = baseline is not None and memory_cap is not None
     stopped_by: str | None = None
@@ -468,6 +516,8 @@ def _run_program(
             ended[child] = (wait_status, wait_usage)
     status = ended[pid][0]
     clean = sandbox.kill_all()
+    tree = resource.getrusage(resource.RUSAGE_CHILDREN)
+    tree_cpu = (tree.ru_utime + tree.ru_stime) - (tree_before.ru_utime + tree_before.ru_stime)
     # Every writer is dead now: drain what is left in the pipes without blocking.
     for fd in list(open_readers):
         name = readers[fd]
@@ -490,7 +540,7 @@ def _run_program(
     result: dict = {
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "cpu_s": round(sum(_cpu_s(usage) for _, usage in ended.values()), 6),
+        "cpu_s": round(max(tree_cpu, 0.0), 6),
         "wall_s": round(end - start, 6),
         "max_rss_kb": getattr(ended[pid][1], "ru_maxrss", 0),
         "oom_killed": sandbox.oom_kills() > oom_before,
@@ -502,10 +552,6 @@ def _run_program(
     if checker_pid is not None:
         result["harness"] = _read_harness_report(b"".join(chunks["channel"]))
     return result
-
-
-def _cpu_s(usage: object) -> float:
-    return float(getattr(usage, "ru_utime", 0.0) + getattr(usage, "ru_stime", 0.0))
 
 
 def _read_harness_report(channel: bytes) -> dict | None:
@@ -531,6 +577,7 @@ def _load_checker(source: str) -> Callable[[dict], None]:
 
 def _serve_submission(sandbox: _Sandbox, frames: _Frames, job: dict) -> None:
     clean = True
+    left = ""
     try:
         sandbox.prepare_workdir(job["files"])
         run_check = _load_checker(job["checker_source"]) if job.get("checker_source") else None
@@ -541,15 +588,22 @@ def _serve_submission(sandbox: _Sandbox, frames: _Frames, job: dict) -> None:
             frames.write({"type": "compile", **result})
             if result["exit_code"] != 0 or result["stopped_by"]:
                 return
+        # The tests share one wall budget: a submission cannot hold its worker for longer.
+        deadline = time.monotonic() + job.get("budget_s", math.inf)
         for index, test in enumerate(job["tests"]):
             if frames.has_pending():
                 message = frames.read()
                 if message and message.get("type") == "stop":
                     break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                frames.write({"type": "budget", "index": index})
+                break
+            limits = {**job["limits"], "wall_s": min(job["limits"]["wall_s"], remaining)}
             harness = test.get("harness")
             checker = (run_check, harness) if harness and run_check else None
             result = _run_program(
-                sandbox, test["argv"], test.get("stdin", ""), job["limits"], checker
+                sandbox, test["argv"], test.get("stdin", ""), limits, checker
             )
             clean = clean and result["clean"]
             frames.write({"type": "test", "index": index, **result})
@@ -565,7 +619,11 @@ def _serve_submission(sandbox: _Sandbox, frames: _Frames, job: dict) -> None:
     finally:
         clean = sandbox.kill_all() and clean
         clean = sandbox.wipe_workdir() and clean
-        frames.write({"type": "done", "clean": clean})
+        try:
+            left = sandbox.left_state()
+        except Exception as exc:  # cannot prove the sandbox clean: it is replaced
+            left = f"{type(exc).__name__}"
+        frames.write({"type": "done", "clean": clean and not left, "left": left})
 
 
 def _protect_runner() -> None:
