@@ -602,9 +602,7 @@ def _serve_submission(sandbox: _Sandbox, frames: _Frames, job: dict) -> None:
             limits = {**job["limits"], "wall_s": min(job["limits"]["wall_s"], remaining)}
             harness = test.get("harness")
             checker = (run_check, harness) if harness and run_check else None
-            result = _run_program(
-                sandbox, test["argv"], test.get("stdin", ""), limits, checker
-            )
+            result = _run_program(sandbox, test["argv"], test.get("stdin", ""), limits, checker)
             clean = clean and result["clean"]
             frames.write({"type": "test", "index": index, **result})
             failed = (
