@@ -33,6 +33,7 @@ from verifier_service.middleware import (
     RequestLogMiddleware,
 )
 from verifier_service.openrlhf import openrlhf_response, reward_items
+from verifier_service.sandbox_fusion import router as sandbox_fusion_router
 from verifier_service.schemas import (
     CodeItem,
     CodeRunRequest,
@@ -168,6 +169,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     authed = [Depends(_require_api_key)]
+    app.include_router(sandbox_fusion_router, dependencies=authed)
 
     @app.get("/healthz")
     async def healthz() -> Health:

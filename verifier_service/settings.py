@@ -95,6 +95,13 @@ class Settings(BaseSettings):
         "local (namespaces + rlimits: isolates less); none: code items get an error.",
     )
     code_max_tests: int = Field(200, ge=1, description="Tests per code item.")
+    run_code_memory_mb: int = Field(
+        1024,
+        ge=16,
+        le=8192,
+        description="POST /run_code (SandboxFusion's API): the memory limit of a request that "
+        "sets none (memory_limit_MB -1).",
+    )
 
     # --- the generative judge ---
     judge_backend: Literal["none", "openai", "local"] = Field(
