@@ -59,6 +59,7 @@ from verifier_service.schemas import (
     RewardsResponse,
 )
 from verifier_service.settings import Settings
+from verifier_service.slime import router as slime_router
 from verifier_service.version import versions
 from verifier_service.workers import WorkerPool
 
@@ -170,6 +171,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     authed = [Depends(_require_api_key)]
     app.include_router(sandbox_fusion_router, dependencies=authed)
+    app.include_router(slime_router, dependencies=authed)
 
     @app.get("/healthz")
     async def healthz() -> Health:

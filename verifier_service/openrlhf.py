@@ -47,7 +47,8 @@ def reward_items(
         prompt = body.prompts[index] if body.prompts is not None else ""
         # OpenRLHF sends prompt + response; only the response is graded.
         response = query[len(prompt) :] if prompt and query.startswith(prompt) else query
-        items.append(_item(prompt, strip_special_suffixes(response, strip_suffixes), labels[index]))
+        response = strip_special_suffixes(response, strip_suffixes)
+        items.append(label_item(prompt, response, labels[index]))
     return items
 
 
@@ -63,7 +64,8 @@ def strip_special_suffixes(text: str, suffixes: Sequence[str]) -> str:
     return end
 
 
-def _item(prompt: str, response: str, label: str) -> RewardItem | InvalidInputError:
+def label_item(prompt: str, response: str, label: str) -> RewardItem | InvalidInputError:
+    """The reward item of a label: a math reference, or a JSON object with a ``task``."""
     spec = _task_spec(label)
     if spec is None:
         return RewardItem(prompt=prompt, response=response, reference=label)

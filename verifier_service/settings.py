@@ -88,6 +88,21 @@ class Settings(BaseSettings):
         "none.",
     )
 
+    # --- slime's /slime/reward ---
+    slime_failure_reward: float = Field(
+        0.0, description="/slime/reward: the reward of a sample that could not be graded."
+    )
+    slime_batch_window_s: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="/slime/reward: single-sample calls arriving within this window are graded "
+        "as one batch.",
+    )
+    slime_max_batch: int = Field(
+        256, ge=1, description="/slime/reward: samples graded together at most."
+    )
+
     # --- the code sandbox ---
     sandbox_backend: Literal["auto", "docker", "local", "none"] = Field(
         "auto",

@@ -1,4 +1,4 @@
-"""Fixtures of the framework tests: the real service on loopback for the frameworks' code."""
+"""Fixtures of the framework tests: the real service (Docker sandbox) for the frameworks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import pytest
 from service import running_service
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def service_url() -> Iterator[str]:
-    with running_service(workers="1", sandbox_backend="local") as url:
+    # A wide slime window, so that concurrent calls of a test surely share a batch.
+    with running_service(workers="1", slime_batch_window_s="0.2") as url:
         yield url
