@@ -1,8 +1,9 @@
 """verl 0.9.1's own reward loop, configured as documented, rewarded by the real service.
 
 The config is composed by Hydra from trainer_client/integrations/verl_reward.yaml the way
-``verl.trainer.main_ppo`` composes it; verl's RewardLoopWorker loads the reward manager and the
-custom function from it and scores a DataProto (see drivers/verl_reward_loop.py).
+``verl.trainer.main_ppo`` composes it; verl's RewardLoopManager (its workers as Ray actors, as
+the trainer runs them) or a RewardLoopWorker in process loads the reward manager and the custom
+function from it and scores a DataProto (see drivers/verl_reward_loop.py).
 """
 
 from __future__ import annotations
@@ -36,8 +37,9 @@ SAMPLES: list[dict[str, Any]] = [
 CONFIG_DIR = str(Path(verl_module.__file__).parent)
 
 
-def _reward_loop(url: str, *overrides: str) -> dict[str, Any]:
+def _reward_loop(url: str, *overrides: str, ray: bool = False) -> dict[str, Any]:
     config = {
+        "ray": ray,
         "config_dir": CONFIG_DIR,
         "config_name": "verl_reward",
         "overrides": [f"reward.custom_reward_function.path={verl_module.__file__}", *overrides],
@@ -60,10 +62,14 @@ def _check(answer: dict[str, Any]) -> None:
     assert answer["metrics"]["math/language/mean@1"] == 0.5
 
 
-def test_verl_example_config_naive_async_coalesces(service_url: str) -> None:
+def test_verl_example_config_on_ray_coalesces(service_url: str) -> None:
+    """The trainer's path: RewardLoopManager runs the reward worker as a Ray actor."""
     before = rewards_requests(service_url)
     answer = _reward_loop(
-        service_url, "+reward.custom_reward_function.reward_kwargs.batch_window_s=0.5"
+        service_url,
+        "reward.num_workers=1",
+        "+reward.custom_reward_function.reward_kwargs.batch_window_s=0.5",
+        ray=True,
     )
     assert (answer["manager"], answer["function"]) == ("NaiveRewardManager", "compute_score_async")
     _check(answer)

@@ -14,14 +14,16 @@ import sys
 import tempfile
 
 import numpy as np
+import ray
 import torch
 from hydra import compose, initialize_config_dir
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from tokenizers import decoders as token_decoders
 from transformers import PreTrainedTokenizerFast
 from verl import DataProto
-from verl.experimental.reward_loop import RewardLoopWorker
+from verl.experimental.reward_loop import RewardLoopManager, RewardLoopWorker
 from verl.trainer.ppo.metric_utils import process_validation_metrics
+from verl.trainer.ppo.reward import extract_reward
 
 
 def save_tokenizer(texts: list[str], directory: str) -> PreTrainedTokenizerFast:
@@ -73,6 +75,28 @@ def data_proto(samples: list[dict], tokenizer: PreTrainedTokenizerFast) -> DataP
     )
 
 
+def score_with_worker(config, data: DataProto) -> tuple[str, list[float], dict[str, list]]:
+    """One RewardLoopWorker in this process, as a Ray actor would run it."""
+    worker = RewardLoopWorker(config)
+    outputs = worker.loop.run_until_complete(worker.compute_score_batch(data))
+    keys = outputs[0]["reward_extra_info"]
+    infos = {key: [o["reward_extra_info"][key] for o in outputs] for key in keys}
+    scores = [float(o["reward_score"]) for o in outputs]
+    return type(worker.reward_manager).__name__, scores, infos
+
+
+def score_with_ray(config, data: DataProto) -> tuple[str, list[float], dict[str, list]]:
+    """As the trainer does it: RewardLoopManager's Ray actors, then verl's extract_reward."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        manager = RewardLoopManager(config)
+        reward_tensor, extra = extract_reward(manager.compute_rm_score(data))
+    finally:
+        ray.shutdown()
+    scores = reward_tensor.sum(dim=-1).tolist()
+    return manager.reward_manager_cls.__name__, scores, {k: list(v) for k, v in extra.items()}
+
+
 def main() -> None:
     request = json.load(sys.stdin)
     samples = request["samples"]
@@ -83,15 +107,11 @@ def main() -> None:
                 config_name=request["config_name"],
                 overrides=[*request["overrides"], f"actor_rollout_ref.model.path={directory}"],
             )
-        worker = RewardLoopWorker(config)
-        outputs = worker.loop.run_until_complete(
-            worker.compute_score_batch(data_proto(samples, tokenizer))
-        )
-    infos = {
-        key: [o["reward_extra_info"][key] for o in outputs]
-        for key in outputs[0]["reward_extra_info"]
-    }
-    scores = [float(o["reward_score"]) for o in outputs]
+        data = data_proto(samples, tokenizer)
+        if request.get("ray"):
+            manager, scores, infos = score_with_ray(config, data)
+        else:
+            manager, scores, infos = score_with_worker(config, data)
     metrics = process_validation_metrics(
         [s["data_source"] for s in samples], [str(i) for i in range(len(samples))],
         {"reward": scores, **infos},
@@ -104,7 +124,7 @@ def main() -> None:
     }
     clean = lambda v: None if isinstance(v, float) and math.isnan(v) else v  # noqa: E731
     answer = {
-        "manager": type(worker.reward_manager).__name__,
+        "manager": manager,
         "function": config.reward.custom_reward_function.name,
         "scores": scores,
         "infos": {k: [clean(v) for v in vals] for k, vals in infos.items()},
