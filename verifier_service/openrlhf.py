@@ -5,7 +5,7 @@ where each query is prompt + response, decoded with the chat template's special 
 reads ``{"rewards", "scores", "extra_logs"}``, turning every value into a tensor. A label is a
 math reference, or a JSON object with a ``task`` for the other kinds of item:
 ``{"task": "code", "language": "python", "tests": [...]}``, ``{"task": "judge", "reference":
-"…"}``, optionally with ``target_language``.
+"…"}``, ``{"task": "general"}``, optionally with ``target_language``.
 
 OpenRLHF cannot take a null (``torch.tensor([None])`` raises) and stacks ``extra_logs`` key by
 key across samples, so the answer holds numbers only and always the same keys: a sample that
@@ -92,8 +92,8 @@ def _task_spec(label: str) -> dict[str, Any] | None:
 def openrlhf_response(
     results: list[RewardResult | InvalidInputError], *, failure_reward: float
 ) -> OpenRLHFResponse:
-    """rewards: the weighted sum; scores: accuracy (the reward where accuracy does not apply);
-    extra_logs: every component and ``failed``; errors: why a sample failed."""
+    """rewards: the weighted sum; scores: accuracy (the reward for items without accuracy:
+    general, none); extra_logs: every component and ``failed``; errors: why a sample failed."""
     rewards: list[float] = []
     scores: list[float] = []
     logs: dict[str, list[float]] = {name: [] for name in EXTRA_LOG_KEYS}

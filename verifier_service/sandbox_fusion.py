@@ -34,8 +34,9 @@ from pydantic import BaseModel, Field
 from sandbox import Limits, Program, RunResult, Sandbox, StdioTest, TestResult, Verdict
 from sandbox.jobs import DISPLAY_BYTES
 from verifier_service.errors import ServiceOverloadedError, VerifierError
+from verifier_service.wire import UnicodeCheckedRoute
 
-router = APIRouter(tags=["SandboxFusion"])
+router = APIRouter(tags=["SandboxFusion"], route_class=UnicodeCheckedRoute)
 
 SandboxFusionLanguage = Literal[
     "python", "cpp", "nodejs", "go", "go_test", "java", "php", "csharp", "bash", "typescript",

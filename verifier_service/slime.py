@@ -30,8 +30,9 @@ from verifier_service.errors import InvalidInputError, VerifierError
 from verifier_service.grading import Grader
 from verifier_service.openrlhf import COMPONENTS, label_item
 from verifier_service.schemas import ItemError, RewardItem, RewardResult
+from verifier_service.wire import UnicodeCheckedRoute
 
-router = APIRouter(tags=["slime"])
+router = APIRouter(tags=["slime"], route_class=UnicodeCheckedRoute)
 logger = logging.getLogger(__name__)
 
 Grade = Callable[[list[RewardItem]], Awaitable[list[RewardResult]]]
