@@ -79,8 +79,9 @@ class RewardClientConfig:
 
     urls: Sequence[str]
     """Base URLs of replicas, e.g. ``http://127.0.0.1:8000``; chunks rotate over them.
-    ``serve://APP`` reaches a Ray Serve application through a handle (no HTTP hop; see
-    :mod:`trainer_client.serve_transport`): for trainers inside the Ray cluster."""
+    ``serve://APP`` (or a Ray Serve ``DeploymentHandle`` itself) reaches a Ray Serve
+    application through a handle, no HTTP hop (:mod:`trainer_client.serve_transport`): for
+    trainers inside the Ray cluster."""
     api_key: str | None = field(default=None, repr=False)
     """Sent as ``Authorization: Bearer KEY`` when set."""
     chunk_size: int = 256
@@ -101,7 +102,12 @@ class RewardClientConfig:
     """Raise instead of returning ``unavailable`` items when a chunk runs out of retries."""
 
     def __post_init__(self) -> None:
-        urls = (self.urls,) if isinstance(self.urls, str) else tuple(self.urls)
+        given: Any = self.urls
+        urls: tuple[Any, ...] = (
+            (given,) if isinstance(given, str) or _is_handle(given) else tuple(given)
+        )
+        # A Ray Serve handle stands for its application: serve://APP/DEPLOYMENT.
+        urls = tuple(_handle_url(url) if _is_handle(url) else url for url in urls)
         if not urls:
             raise ValueError("urls is empty: give at least one base URL of the reward service")
         for url in urls:
@@ -274,6 +280,16 @@ def _backoff_s(config: RewardClientConfig, retry: int, retry_after_s: float | No
 def _unavailable(items: Sequence[RewardItem], message: str) -> list[RewardOutcome]:
     error = ItemError(RewardServiceUnavailableError.code, message)
     return [RewardOutcome(item.id, None, {}, {}, error) for item in items]
+
+
+def _is_handle(value: object) -> bool:
+    return hasattr(value, "deployment_name") and hasattr(value, "app_name")
+
+
+def _handle_url(handle: Any) -> str:
+    from trainer_client.serve_transport import handle_url
+
+    return handle_url(handle)
 
 
 def _serve_mounts(urls: Sequence[str]) -> dict[str, httpx.AsyncBaseTransport]:

@@ -103,7 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = _serve_settings(args.host, args.port)
         if settings is None:
             return 2
-        return serve_on_ray(settings, args.ray, replicas=args.replicas, max_replicas=args.max_replicas)
+        return serve_on_ray(
+            settings, args.ray, replicas=args.replicas, max_replicas=args.max_replicas
+        )
     if args.command == "serve":
         return _serve(args.host, args.port)
     if args.command == "check":

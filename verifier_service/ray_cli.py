@@ -35,7 +35,7 @@ def serve_on_ray(
     if address == LOCAL:
         # A local instance binds where the service does: loopback unless told otherwise.
         node_ip = "127.0.0.1" if settings.binds_loopback else None
-        ray.init(_node_ip_address=node_ip)
+        ray.init(address="local", _node_ip_address=node_ip)
     else:
         ray.init(address=address)
     stop = threading.Event()

@@ -23,7 +23,6 @@ import ray
 from fastapi import FastAPI
 from prometheus_client import Gauge
 from ray import serve
-from ray.serve.config import AutoscalingConfig, RequestRouterConfig
 from ray.serve.metrics import Gauge as RayGauge
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -92,22 +91,22 @@ class ServeOptions:
             "max_queued_requests": self.max_queued_requests,
             "ray_actor_options": {"num_cpus": self.num_cpus},
             "health_check_period_s": self.health_check_period_s,
-            "request_router_config": RequestRouterConfig(
-                request_router_class=SandboxAwareRouter,
-                request_routing_stats_period_s=self.routing_stats_period_s,
-            ),
+            "request_router_config": {
+                "request_router_class": SandboxAwareRouter,
+                "request_routing_stats_period_s": self.routing_stats_period_s,
+            },
         }
         if self.max_replicas_per_node is not None:
             options["max_replicas_per_node"] = self.max_replicas_per_node
         if self.max_replicas is None:
             options["num_replicas"] = self.replicas
         else:
-            options["autoscaling_config"] = AutoscalingConfig(
-                min_replicas=self.replicas,
-                initial_replicas=self.replicas,
-                max_replicas=self.max_replicas,
-                target_ongoing_requests=self.target_ongoing_requests,
-            )
+            options["autoscaling_config"] = {
+                "min_replicas": self.replicas,
+                "initial_replicas": self.replicas,
+                "max_replicas": self.max_replicas,
+                "target_ongoing_requests": self.target_ongoing_requests,
+            }
         return options
 
 
@@ -289,12 +288,14 @@ async def _report_metrics(app: FastAPI, identity: dict[str, str]) -> None:
 def _running_replicas() -> int:
     context = serve.get_replica_context()
     app = serve.status().applications[context.app_name]
-    return app.deployments[context.deployment].replica_states.get("RUNNING", 0)
+    states = app.deployments[context.deployment].replica_states
+    return sum(count for state, count in states.items() if state == "RUNNING")
 
 
 def build_application(settings: Settings, options: ServeOptions) -> Any:
     """The bound Serve application (``serve.run`` it, or name it in a Serve config file)."""
-    deployment = serve.deployment(VerifierDeployment).options(**options.deployment_options())
+    deployment: Any = serve.deployment(VerifierDeployment)
+    deployment = deployment.options(**options.deployment_options())
     return deployment.bind(settings, options.sandbox_containers)
 
 

@@ -79,7 +79,7 @@ def _running(app: str) -> int:
     return sum(d.replica_states.get("RUNNING", 0) for d in status.deployments.values())
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -130,7 +130,7 @@ def ray_service() -> Iterator[RayService]:
         docker_node = cluster.add_node(**_NODE)
         bare_node = cluster.add_node(**_NODE, env_vars=NO_DOCKER)
         ray.init(address=cluster.address)
-        settings = Settings(port=_free_port(), workers=1)
+        settings = Settings(port=free_port(), workers=1)
         options = ServeOptions(
             app_name=APP,
             replicas=2,

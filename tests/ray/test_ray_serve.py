@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import httpx
 import pytest
 from conftest import APP, RayService, leftover_containers
-from samples import ADD_PROGRAM, ADD_TESTS, NO_FORMAT, RIGHT, WRONG
 from ray import serve
+from samples import ADD_PROGRAM, ADD_TESTS, NO_FORMAT, RIGHT, WRONG
 
 from trainer_client.client import (
     AsyncRewardClient,
@@ -24,6 +24,8 @@ from trainer_client.client import (
     RewardItem,
     RewardOutcome,
 )
+from trainer_client.integrations.trl import VerifierReward
+from trainer_client.integrations.verl import close_clients, compute_score
 from trainer_client.serve_transport import handle_url, serve_url
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -102,8 +104,18 @@ def test_code_from_the_replica_without_docker_runs_where_docker_is(
 ) -> None:
     items, expected = _batch("code")
     code = [(i, e) for i, e in zip(items, expected, strict=True) if i.task == "code"]
-    body = {"items": [{"id": i.id, "task": "code", "response": i.response, "language": "python",
-                       "tests": ADD_TESTS} for i, _ in code]}
+    body = {
+        "items": [
+            {
+                "id": i.id,
+                "task": "code",
+                "response": i.response,
+                "language": "python",
+                "tests": ADD_TESTS,
+            }
+            for i, _ in code
+        ]
+    }
     served_by = set()
     for _ in range(20):
         reply = httpx.post(f"{ray_service.url}/v1/rewards", json=body, timeout=60)
@@ -117,12 +129,34 @@ def test_code_from_the_replica_without_docker_runs_where_docker_is(
     assert ray_service.bare_node.node_id in served_by
 
 
-def test_handle_url_names_the_deployment(ray_service: RayService) -> None:
+def test_a_handle_stands_for_its_application(ray_service: RayService) -> None:
     items, expected = _batch("named")
-    url = handle_url(serve.get_app_handle(APP))
+    handle = serve.get_app_handle(APP)
 
-    with RewardClient(RewardClientConfig([url])) as client:
+    with RewardClient(RewardClientConfig(handle)) as client:
         _assert_right(items, client.score(items), expected)
+    assert handle_url(handle) == serve_url(APP)
+
+
+def test_trl_reward_function_through_the_handle(ray_service: RayService) -> None:
+    with VerifierReward(serve_url(APP)) as reward:
+        values = reward(
+            prompts=["What is 2+2?"] * 3,
+            completions=[RIGHT, WRONG, RIGHT],
+            reference=["4", "4", "\\frac{"],
+        )
+
+    # accuracy + format; an unparsable reference is the item's own error, not a 0.
+    assert values == [2.0, 1.0, None]
+
+
+def test_verl_compute_score_through_the_handle(ray_service: RayService) -> None:
+    try:
+        result = compute_score("math", RIGHT, "4", url=serve_url(APP))
+    finally:
+        close_clients()
+
+    assert result["score"] == 2.0 and result["failed"] == 0.0
 
 
 def test_metrics_show_replicas_and_in_flight_items(ray_service: RayService) -> None:
