@@ -299,6 +299,18 @@ def build_application(settings: Settings, options: ServeOptions) -> Any:
     return deployment.bind(settings, options.sandbox_containers)
 
 
+def app_from_args(args: dict[str, Any]) -> Any:
+    """The application for a Serve config file (KubeRay's ``serveConfigV2``)::
+
+        import_path: verifier_service.ray_serve:app_from_args
+        args: {replicas: 2, max_replicas: 8, num_cpus: 4}
+
+    ``args`` are :class:`ServeOptions` fields; the service's settings come from ``VERIFIER_*``
+    variables where Serve builds the app (the head node).
+    """
+    return build_application(Settings(), ServeOptions(**args))
+
+
 def deploy(settings: Settings, options: ServeOptions, *, proxy_location: str = "EveryNode") -> Any:
     """Start Serve's proxies on ``settings.host:port`` and run the app; returns its handle."""
     serve.start(
