@@ -86,33 +86,24 @@ def free_port() -> int:
         return port
 
 
-def leftover_containers(pools: set[str]) -> list[str]:
-    """Containers of these sandbox pools that still exist."""
+def leftover_containers(pools: set[str], *, remove: bool = False) -> list[str]:
+    """Containers of these sandbox pools that still exist (removed first with ``remove``)."""
 
     async def _list() -> list[str]:
         engine = DockerEngine()
         try:
             found = []
             for pool in pools:
-                found += [c["Id"] for c in await engine.list_containers({f"{LABEL}.pool": pool})]
+                for container in await engine.list_containers({f"{LABEL}.pool": pool}):
+                    if remove:
+                        await engine.remove_container(container["Id"])
+                    else:
+                        found.append(container["Id"])
             return found
         finally:
             await engine.close()
 
     return asyncio.run(_list())
-
-
-def _remove_containers(pools: set[str]) -> None:
-    async def _remove() -> None:
-        engine = DockerEngine()
-        try:
-            for pool in pools:
-                for c in await engine.list_containers({f"{LABEL}.pool": pool}):
-                    await engine.remove_container(c["Id"])
-        finally:
-            await engine.close()
-
-    asyncio.run(_remove())
 
 
 @pytest.fixture(scope="module")
@@ -152,4 +143,4 @@ def ray_service() -> Iterator[RayService]:
             ray.shutdown()
         cluster.shutdown()
         if service is not None:  # a failed test may have left its containers: never keep them
-            _remove_containers(service.pools)
+            leftover_containers(service.pools, remove=True)
