@@ -141,6 +141,8 @@ class VerifierDeployment:
                     reporter.cancel()
                     with suppress(asyncio.CancelledError):
                         await reporter
+                    if self._local is not None:
+                        await self._local.aclose()
                     if box is not None:
                         await box.close()
 
