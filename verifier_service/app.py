@@ -25,6 +25,7 @@ from verifier_service.backends import (
     start_sandbox,
 )
 from verifier_service.engine.judge import JudgeItem
+from verifier_service.engine.language import Scope
 from verifier_service.errors import ServiceOverloadedError, VerifierError
 from verifier_service.grading import Grader
 from verifier_service.metrics import Metrics
@@ -61,6 +62,7 @@ from verifier_service.schemas import (
 )
 from verifier_service.settings import Settings
 from verifier_service.version import versions
+from verifier_service.wire import SafeJSONResponse, UnicodeCheckedRoute
 from verifier_service.workers import WorkerPool
 
 
@@ -147,7 +149,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Rule-based rewards for RL on language models: math, format, OpenRLHF.",
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
     )
+    app.router.route_class = UnicodeCheckedRoute
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.api_keys = ApiKeys(settings.api_keys, settings.api_keys_file)
@@ -172,7 +176,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _readable_422(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+            + (f" ({error['ctx']['error']})" if error["type"] == "json_invalid" else "")
+            for error in exc.errors()
         ]
         # The offending input is left out: it may be raw bytes (not JSON) or very large.
         detail = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]
@@ -311,7 +317,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             async def one(text: str, target: str) -> LanguageResultModel:
                 try:
-                    result = await grader.score_language(text, target, reasoning_only=False)
+                    result = await grader.score_language(text, target, scope=Scope(body.scope))
                 except VerifierError as exc:
                     grader.count_error("language", exc)
                     return LanguageResultModel(error=ItemError(**exc.as_dict()))

@@ -36,7 +36,12 @@ from verifier_service.engine.judge import (
     VerdictCache,
     cascade_items,
 )
-from verifier_service.engine.language import LanguageOptions, LanguageResult, language_consistency
+from verifier_service.engine.language import (
+    LanguageOptions,
+    LanguageResult,
+    Scope,
+    language_consistency,
+)
 from verifier_service.engine.math import MathConfig, MathResult, extract_final_answer, grade_answer
 from verifier_service.errors import (
     GradingTimeoutError,
@@ -54,7 +59,6 @@ from verifier_service.workers import WorkerPool
 
 # Errors that the same input will raise again: cached like results. A crashed worker is not.
 _CACHEABLE_ERRORS = {"invalid_reference", "timeout", "resource_limit"}
-_WHOLE_TEXT = LanguageOptions(reasoning_only=False)
 
 
 @dataclass(frozen=True)
@@ -200,11 +204,11 @@ class Grader:
     # --- language --------------------------------------------------------------------------
 
     async def score_language(
-        self, text: str, target: str, *, reasoning_only: bool = True
+        self, text: str, target: str, *, scope: Scope = Scope.REASONING
     ) -> LanguageResult:
         """Language consistency of ``text``; raises VerifierError (e.g. unknown target)."""
         self.check_size("text", text)
-        options = LanguageOptions() if reasoning_only else _WHOLE_TEXT
+        options = LanguageOptions(scope=scope)
         return await self._in_worker(
             "language",
             self.settings.language_timeout_s,

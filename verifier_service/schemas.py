@@ -102,7 +102,11 @@ class CodeItem(_Model):
     )
     tests: list[CodeTest]
     limits: CodeLimits = Field(default_factory=CodeLimits)
-    stop_on_first_failure: bool = False
+    stop_on_first_failure: bool = Field(
+        True,
+        description="Stop at the first failing test (its verdict decides); false runs them all "
+        "(within the item's wall budget, see docs/sandbox.md).",
+    )
 
 
 class CodeRunRequest(_Model):
@@ -208,12 +212,16 @@ class OpenRLHFResponse(_Model):
 
 
 class LanguageItem(_Model):
-    text: str = Field(description="The text to score (all of it).")
+    text: str = Field(description="The text to score: its <think> part, or all of it (scope).")
     target: str = Field(description="ISO 639-1 code of the wanted language, e.g. en, zh.")
 
 
 class LanguageRequest(_Model):
     items: list[LanguageItem]
+    scope: Literal["reasoning", "whole"] = Field(
+        "reasoning",
+        description="reasoning: the <think> part when there is one, else all (R1); whole: all.",
+    )
 
 
 class LanguageResultModel(_Model):
