@@ -11,7 +11,7 @@ import time
 import httpx
 import psutil
 import pytest
-from conftest import free_port
+from ray_support import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import httpx
 import pytest
-from conftest import APP, RayService, leftover_containers
 from ray import serve
+from ray_support import APP, NODE, RayService, leftover_containers
 from samples import ADD_PROGRAM, ADD_TESTS, NO_FORMAT, RIGHT, WRONG
 
 from trainer_client.client import (
@@ -160,7 +160,11 @@ def test_verl_compute_score_through_the_handle(ray_service: RayService) -> None:
 
 
 def test_metrics_show_replicas_and_in_flight_items(ray_service: RayService) -> None:
-    text = httpx.get(f"{ray_service.url}/metrics", timeout=30).text
+    deadline = time.monotonic() + 30  # the replica count is refreshed every 5 s
+    text = ""
+    while "verifier_serve_replicas 2.0" not in text and time.monotonic() < deadline:
+        text = httpx.get(f"{ray_service.url}/metrics", timeout=30).text
+        time.sleep(0.5)
 
     assert "verifier_serve_replicas 2.0" in text
     assert 'verifier_replica_in_flight_items{node="' in text
@@ -189,7 +193,7 @@ def test_losing_a_node_mid_load_loses_no_item(ray_service: RayService) -> None:
     try:
         time.sleep(3)  # requests in flight on both replicas
         ray_service.cluster.remove_node(ray_service.bare_node, allow_graceful=False)
-        ray_service.cluster.add_node(num_cpus=1, object_store_memory=80 * 1024**2)
+        ray_service.cluster.add_node(**NODE)
         after = ray_service.replicas(expected=2, timeout_s=120)
         time.sleep(2)  # and some load on the replacement
     finally:

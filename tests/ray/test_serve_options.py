@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import APP
+from ray_support import APP
 
 from trainer_client.client import RewardClientConfig
 from trainer_client.serve_transport import serve_url
