@@ -27,6 +27,7 @@ from verifier_service.backends import (
 from verifier_service.engine.judge import JudgeItem
 from verifier_service.engine.language import Scope
 from verifier_service.errors import ServiceOverloadedError, VerifierError
+from verifier_service.general import GeneralRewards, batch_report
 from verifier_service.grading import Grader
 from verifier_service.metrics import Metrics
 from verifier_service.middleware import (
@@ -36,6 +37,7 @@ from verifier_service.middleware import (
     RequestLogMiddleware,
 )
 from verifier_service.openrlhf import openrlhf_response, reward_items
+from verifier_service.preference_api import router as preference_router
 from verifier_service.schemas import (
     CodeItem,
     CodeRunRequest,
@@ -116,13 +118,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = WorkerPool(workers=settings.workers, memory_mb=settings.worker_memory_mb)
         judge = build_judge_backend(settings)
+        general = GeneralRewards.from_settings(settings, judge, metrics)
         sandbox = None
         auditor = None
         try:
             await pool.start()
             await start_judge_backend(judge)
+            await general.load()
             sandbox = await start_sandbox(settings)
-            grader = Grader(settings, pool, metrics, judge, sandbox)
+            grader = Grader(settings, pool, metrics, judge, sandbox, general=general)
             auditor = Auditor(
                 settings,
                 metrics,
@@ -134,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.grader = grader
             yield
         finally:
+            await general.aclose()
             if auditor is not None:
                 await auditor.close()
             # In-flight requests have finished (uvicorn drains them first); now the workers,
@@ -205,6 +210,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             cache={"entries": len(grader.cache), "capacity": grader.cache.capacity},
             judge=judge,
             sandbox=sandbox,
+            general=grader.general.status() if grader.general is not None else {},
         )
         return JSONResponse(status_code=200 if ready else 503, content=body.model_dump())
 
@@ -262,7 +268,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 config=config,
                 code_scoring=body.code_scoring,
             )
-            return RewardsResponse(results=results)
+            report = batch_report([result.details for result in results])
+            return RewardsResponse(results=results, general=report)
 
     @app.post("/v1/code/run", dependencies=authed)
     async def code_run(body: CodeRunRequest, grader: GraderDep) -> CodeRunResponse:
@@ -362,6 +369,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         error=ItemError(**verdict.error.as_dict()) if verdict.error else None,
                     )
             return JudgeResponse(results=[r for r in results if r is not None])
+
+    app.include_router(preference_router, dependencies=authed)
 
     @app.post("/get_reward", dependencies=authed)
     async def get_reward(body: OpenRLHFRequest, grader: GraderDep) -> OpenRLHFResponse:

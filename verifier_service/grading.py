@@ -52,6 +52,7 @@ from verifier_service.errors import (
     ServiceOverloadedError,
     VerifierError,
 )
+from verifier_service.general import GeneralInput, GeneralRewards
 from verifier_service.metrics import Metrics
 from verifier_service.schemas import CodeLimits, CodeTest, ItemError, RewardItem, RewardResult
 from verifier_service.settings import Settings
@@ -100,9 +101,11 @@ class Grader:
         judge: JudgeBackend | None = None,
         sandbox: Sandbox | None = None,
         auditor: Auditor | None = None,
+        general: GeneralRewards | None = None,
     ) -> None:
         self.settings = settings
         self.auditor = auditor
+        self.general = general
         self.sandbox = sandbox
         self.pool = pool
         self.metrics = metrics
@@ -346,6 +349,9 @@ class Grader:
             )
         )
         await self._judge_components([s for s in scored if s.item.task == "judge" and not s.error])
+        await self._general_components(
+            [s for s in scored if s.item.task == "general" and not s.error]
+        )
         return [self._finish(s, DEFAULT_WEIGHTS if weights is None else weights) for s in scored]
 
     async def _rule_components(
@@ -444,6 +450,25 @@ class Grader:
             # An unparseable verdict counts as incorrect (its code stays in the details).
             self._count_outcome("judge", verdict.correct)
             entry.components["accuracy"] = 1.0 if verdict.correct else 0.0
+
+    async def _general_components(self, scored: list[_Scored]) -> None:
+        if not scored:
+            return
+        if self.general is None:
+            for entry in scored:
+                entry.error = JudgeNotConfiguredError("general rewards are off on this server")
+            return
+        inputs = [
+            GeneralInput(s.item.prompt, s.item.response, FormatStyle(s.details["format"]["style"]))
+            for s in scored
+        ]
+        started = time.perf_counter()
+        outcomes = await self.general.score(inputs)
+        self.metrics.grading_seconds.labels("general").observe(time.perf_counter() - started)
+        for entry, outcome in zip(scored, outcomes, strict=True):
+            entry.components.update(outcome.components)
+            entry.details.update(outcome.details)
+            entry.error = outcome.error
 
     def _finish(self, scored: _Scored, weights: Mapping[str, float]) -> RewardResult:
         item = scored.item

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from verifier_service.version import GRADER_VERSION
 
 FormatStyleName = Literal["r1_zero", "think", "think_open"]
-TaskName = Literal["math", "code", "judge", "none"]
+TaskName = Literal["math", "code", "judge", "general", "none"]
 
 
 class _Model(BaseModel):
@@ -184,6 +184,11 @@ class RewardResult(_Model):
 class RewardsResponse(_Model):
     results: list[RewardResult]
     grader_version: str = GRADER_VERSION
+    general: dict[str, Any] | None = Field(
+        None,
+        description="For a batch with general items: how helpfulness went with summary length "
+        "(items, mean_chars, correlation, slope_per_1k_chars).",
+    )
 
 
 # --- /get_reward (OpenRLHF's remote reward protocol) ----------------------------------------
@@ -283,3 +288,40 @@ class Readiness(_Model):
     cache: dict[str, int]
     judge: dict[str, Any]
     sandbox: dict[str, Any]
+    general: dict[str, Any] = Field(
+        default_factory=dict, description="The scorer of each general component."
+    )
+
+
+# --- /v1/preference -------------------------------------------------------------------------
+
+
+class PreferenceItem(_Model):
+    prompt: str = ""
+    responses: list[str] = Field(min_length=2, max_length=2, description="The answers A and B.")
+    format_style: FormatStyleName | None = Field(
+        None, description="Where the summary starts (helpfulness reads only the summary)."
+    )
+
+
+class PreferenceRequest(_Model):
+    items: list[PreferenceItem]
+
+
+class PreferenceVerdict(_Model):
+    preferred: Literal["A", "B", "tie"] | None = Field(
+        None, description="A, B, or tie (a judge that changed its mind with the order)."
+    )
+    reason: str | None = None
+    values: list[float] | None = Field(None, description="The reward model's scores of A and B.")
+    error: ItemError | None = None
+
+
+class PreferenceResult(_Model):
+    components: dict[str, PreferenceVerdict] = Field(default_factory=dict)
+    error: ItemError | None = None
+
+
+class PreferenceResponse(_Model):
+    results: list[PreferenceResult]
+    grader_version: str = GRADER_VERSION
