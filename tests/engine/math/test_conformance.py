@@ -84,6 +84,7 @@ DRAFTS = "boxes separated by real text are drafts: only the last box is the answ
 COMMA_DECIMAL = "a comma decimal is not read: 1,22 is the list 1, 22"
 LINE_BREAKS = "9 follows 'Answer'; the peer's inline math does not span line breaks"
 BAD_GOLD = "the gold's only boxes are doubled-backslash text: it holds no answer"
+FALSE_CHAIN = "a chain is an answer only when every link holds; this one has a false link"
 
 # line: (the peer expects, we say, why)
 DISAGREEMENTS: dict[int, tuple[int, Verdict, str]] = {
@@ -102,17 +103,10 @@ DISAGREEMENTS: dict[int, tuple[int, Verdict, str]] = {
     51: (1, 0, PROSE),
     54: (1, 0, PROSE),
     61: (1, "invalid_reference", "the gold is a 1,700-character solution without a box: refused"),
-    64: (1, 0, "the response's box is written \\\\boxed (doubled backslashes): no box"),
     89: (1, 0, PROSE),
-    90: (1, 0, PROSE),
     91: (1, 0, PROSE),
     92: (1, 0, PROSE),
-    93: (1, 0, PROSE),
-    96: (1, 0, PROSE),
-    120: (1, 0, PROSE),
-    121: (1, 0, PROSE),
     122: (1, 0, PROSE),
-    123: (1, 0, PROSE),
     124: (1, 0, PROSE),
     125: (1, 0, PROSE),
     142: (1, 0, PROSE),
@@ -120,7 +114,14 @@ DISAGREEMENTS: dict[int, tuple[int, Verdict, str]] = {
     144: (1, 0, PROSE),
     157: (1, 0, "the last sentence 'Jane started growing Sphere 3 hours ago' is text, not 3"),
     164: (1, 0, PROSE),
-    192: (1, "invalid_reference", BAD_GOLD),
+    99: (1, 0, FALSE_CHAIN),
+    101: (1, 0, FALSE_CHAIN),
+    102: (1, 0, FALSE_CHAIN),
+    104: (1, 0, "x ≈ 11 does not commit to the value 11 (a qualified answer)"),
+    115: (1, 0, FALSE_CHAIN),
+    116: (1, 0, FALSE_CHAIN),
+    188: (0, 1, "an inequality and the interval it defines are equal either way round"),
+    192: (1, 0, "the gold's two boxes are separated by text: its answer is the last box, 4"),
     193: (1, "invalid_reference", BAD_GOLD),
     194: (1, "invalid_reference", BAD_GOLD),
     198: (1, 0, "1 <= |z| <= 3/2 is not solved: only a bare variable's bounds become intervals"),
