@@ -256,7 +256,10 @@ def _extract_from_tag(content: str) -> Extraction:
         inner = _box_extraction(group)
         return Extraction(inner.answer, "answer_tag", f"<answer> tag: {inner.reason}")
     phrase = _find_phrase(content)
-    answer = phrase.answer if phrase is not None else _clean_answer(content)
+    if phrase is not None:
+        answer = phrase.answer
+    else:  # "So it is $42$." inside the tag: the math of its final sentence
+        answer = _final_sentence_math(content) or _clean_answer(content)
     if not answer:
         return Extraction(None, "none", "the <answer> tag is empty")
     return Extraction(answer, "answer_tag", "the content of the last <answer> tag")

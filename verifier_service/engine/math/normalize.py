@@ -61,6 +61,8 @@ _BARE_LOG_RE = re.compile(r"\\log(?![a-zA-Z_])")
 _TRIG_DEGREES_RE = re.compile(
     r"\\(sin|cos|tan|cot|sec|csc)\s*(\()?\s*(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)\s*(?(2)\))"
 )
+# Colour only styles what a reader sees (white text is removed before extraction).
+_COLOR_RE = re.compile(r"\\(?:text)?color\s*\{[^{}]*\}")
 _EMPHASIS_RE = re.compile(r"^(\*\*|__)(?P<inner>.+)\1$", re.DOTALL)
 _QUOTES_RE = re.compile(r'\\?"')
 _CURRENCY_RE = re.compile(r"\\\$|[€£¥]")
@@ -307,6 +309,7 @@ def _take_unit(text: str) -> tuple[str, str | None]:
 def _rewrite_commands(text: str) -> str:
     """Rewrite LaTeX spellings to one form each (fractions, roots, spacing, text commands)."""
     text = _DOUBLED_COMMAND_RE.sub(r"\\", text)
+    text = _COLOR_RE.sub(" ", text)
     for pattern, replacement in _NEGATIONS:
         text = pattern.sub(replacement.replace("\\", "\\\\"), text)
     text = _TRIG_DEGREES_RE.sub(
@@ -373,7 +376,7 @@ def normalize_answer(text: str) -> NormalizedAnswer:
 
 def _find_qualifier(text: str) -> str | None:
     """Words that keep a numeric answer from committing to its value, if any."""
-    if not any(char.isdigit() for char in text):
+    if not any(char.isdigit() or char == "\\" for char in text):
         return None
     match = _QUALIFIER_RE.search(_unwrap_text_commands(text))
     return match.group().strip() if match else None
