@@ -43,6 +43,8 @@ ACCEPT = [
     ("choice-letters-and", r"\boxed{B \text{ and } D}", "BD", "choices_equal"),
     ("final-sentence-math", "We get $x = 5$.", "5", "numeric_equal"),
     ("final-sentence-number", "The minimum is $-3$.", "-3", "identical"),
+    ("final-sentence-math-then-words", r"Thus $x = 5$ is the solution.", "5", "numeric_equal"),
+    ("end-of-turn-cuts", "It is $(7, 6)$. <|im_start|>user Try $(1, 1)$.", "(7,6)", "tuple_equal"),
     ("time-seconds", r"\boxed{20:34}", "20:34:00", "time_equal"),
     ("time-pm", r"\boxed{8:34 PM}", "20:34", "time_equal"),
     ("base-subscript-braces", r"\boxed{4210_7}", "4210_{7}", "identical"),
@@ -94,6 +96,8 @@ REJECT = [
     ("hedge-inside-box", r"\boxed{2 \text{ or } 3}", "3", "alternatives"),
     ("hedge-in-tag", "<answer>2 or 3</answer>", "3", "alternatives"),
     ("hedge-final-sentence", "It is $2$ or $3$.", "3", "alternatives"),
+    ("negated-final-sentence", "So it is clearly not $3$", "3", "no_answer"),
+    ("negated-contraction", "It isn't $3$.", "3", "no_answer"),
     (
         "or-list-incomplete",
         r"\boxed{x = -4 \text{ or } x = 6}",

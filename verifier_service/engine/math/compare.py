@@ -388,6 +388,10 @@ def exprs_equal(a: sympy.Expr, b: sympy.Expr) -> bool:
     difference = a - b
     if difference == 0:
         return True
+    if difference.has(*_UNEVALUATED):
+        # Sums, integrals and limits are not carried out: only an expansion may prove them equal
+        # (numeric evaluation and simplify of symbolic ones can take seconds).
+        return bool(sympy.expand(difference) == 0)
     if _numerically_nonzero(difference, a, b):
         return False
     if sympy.expand(difference) == 0:
@@ -398,6 +402,7 @@ def exprs_equal(a: sympy.Expr, b: sympy.Expr) -> bool:
 
 
 _I = sympy.Symbol("i")
+_UNEVALUATED = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Limit, sympy.Derivative)
 
 
 def _imaginary_unit(pred: sympy.Expr, ref: sympy.Expr) -> bool:

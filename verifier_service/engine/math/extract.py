@@ -120,7 +120,7 @@ _CLEAN_ROUNDS = 3
 
 def extract_final_answer(response: str, *, last_number_fallback: bool = False) -> Extraction:
     """Return the single final answer of ``response``, or an Extraction with answer None."""
-    response = visible_text(response)
+    response = visible_text(_END_OF_TURN.split(response, maxsplit=1)[0])
     think_end = response.rfind("</think>")
     text = response[think_end + len("</think>") :] if think_end >= 0 else response
     if "<think>" in text:
@@ -149,6 +149,9 @@ def extract_final_answer(response: str, *, last_number_fallback: bool = False) -
         return Extraction(
             final_math, "final_math", "no box or answer phrase: the math of the final sentence"
         )
+    bare = _clean_answer(text)
+    if _BARE_ANSWER.fullmatch(bare) and "box" not in bare:
+        return Extraction(bare, "bare_answer", "the response is nothing but a short answer")
     if last_number_fallback:
         number = _find_last_number(text)
         if number is not None:
@@ -414,8 +417,9 @@ def _phrase_answer_start(text: str, after_word: int) -> tuple[int, bool]:
 
 
 def _final_sentence_math(text: str) -> str | None:
-    """The last math block of the final sentence ("We get $x = 5$." gives ``x = 5``); two
-    blocks there joined by "or" are kept as "a or b"."""
+    """The last math block of the final sentence ("We get $x = 5$." and "Thus $x = 5$ is the
+    solution." give ``x = 5``); blocks there joined by "or" are kept as "a or b"; a sentence
+    with a negation ("is not $5$") gives nothing."""
     stripped = _strip_trailing(text.rstrip())
     start = _last_sentence_start(stripped)
     blocks = [
@@ -426,8 +430,8 @@ def _final_sentence_math(text: str) -> str | None:
     if not blocks:
         return None
     last = blocks[-1]
-    if stripped[last[1] :].strip(" \t.!,;:*)"):
-        return None  # text after the math: the sentence does not end with its answer
+    if _NEGATION.search(stripped, start):
+        return None  # "The answer is not $42$." commits to nothing
     # "$2$ and $3$" is a list, "$2$ or $3$" alternatives; "Since $x>0$, we get $x=5$" is 5.
     members, alternatives = [last[2]], False
     for previous, following in zip(blocks[-2::-1], blocks[:0:-1], strict=False):
@@ -448,6 +452,9 @@ _MATH_BLOCK = re.compile(
     r"\$\$[^$]{1,2000}\$\$|\$[^$]{1,1000}\$|\\\((?:[^\\]|\\[^)]){1,1000}\\\)"
     r"|\\\[(?:[^\\]|\\[^\]]){1,2000}\\\]"
 )
+
+
+_NEGATION = re.compile(r"(?<![A-Za-z])(?:not|never|no|cannot)(?![A-Za-z])|n't", re.IGNORECASE)
 
 
 def _last_sentence_start(text: str) -> int:
@@ -483,6 +490,11 @@ def visible_text(text: str) -> str:
     return "".join(kept)
 
 
+# A whole response that is only a short answer ("D", "42", "x = 5", "\\frac{1}{2}"): one line,
+# no word of two letters or more outside commands.
+_BARE_ANSWER = re.compile(r"(?:\\[A-Za-z]+|[^\sA-Za-z]|[A-Za-z](?![A-Za-z])| ){1,40}")
+# What a model writes after its end-of-turn token is not part of its reply.
+_END_OF_TURN = re.compile(r"<\|(?:im_end|im_start|endoftext|eot_id|end_of_turn)\|>")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 # \phantom{…}, \textcolor{white}{…} hide their argument; \color{white} the rest of its group.
 _HIDDEN = re.compile(

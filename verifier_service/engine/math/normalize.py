@@ -57,6 +57,10 @@ _NEGATIONS = (
 )
 # \log without a base is the natural log (as sympy and most graders read it).
 _BARE_LOG_RE = re.compile(r"\\log(?![a-zA-Z_])")
+# \sin^{-1} and \operatorname{asin} are \arcsin.
+_INVERSE_TRIG_RE = re.compile(
+    r"\\(sin|cos|tan)\s*\^\s*\{\s*-\s*1\s*\}|\\operatorname\{a(sin|cos|tan)\}"
+)
 # A trig function of an angle in degrees: \sin 60^\circ is \sin(60π/180).
 _TRIG_DEGREES_RE = re.compile(
     r"\\(sin|cos|tan|cot|sec|csc)\s*(\()?\s*(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)\s*(?(2)\))"
@@ -316,6 +320,7 @@ def _rewrite_commands(text: str) -> str:
         lambda m: f"\\{m.group(1)}(\\frac{{{m.group(3)} \\pi}}{{180}})", text
     )
     text = _BARE_LOG_RE.sub(r"\\ln", text)
+    text = _INVERSE_TRIG_RE.sub(lambda m: f"\\arc{m.group(1) or m.group(2)}", text)
     # Unescaped $ only delimits math ("$125$ miles", "$1$ and $2$"); \$ is a currency.
     text = re.sub(r"(?<!\\)\$", " ", text)
     text = _QUOTES_RE.sub(" ", text)

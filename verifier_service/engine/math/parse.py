@@ -321,12 +321,17 @@ def _pieces(text: str, separator: re.Pattern[str]) -> list[str]:
 
 
 _CHOICE_WITH_TEXT_RE = re.compile(r"^(?:\(([A-Z])\)|([A-Z])[.):])\s+\S")
+# A reference option written "C Cecile": the letter, then the option's capitalised text.
+_REFERENCE_CHOICE_RE = re.compile(r"^([A-Z])\s+[A-Z][a-z]")
 
 
 def _parse_top(text: str, role: Role, config: MathConfig) -> ParsedAnswer:
     choice = _CHOICE_WITH_TEXT_RE.match(text)
     if choice:  # "C. x = 42", "(C) 42": the letter with its option's text
         return ParsedAnswer("choice", text, value=choice.group(1) or choice.group(2))
+    option = _REFERENCE_CHOICE_RE.match(text) if role == "reference" else None
+    if option:
+        return ParsedAnswer("choice", text, value=option.group(1))
     if _is_wordy(text):
         return _text_node(text)
     options = _pieces(text, _OR_RE)
@@ -424,8 +429,8 @@ def _parse_group(text: str, config: MathConfig) -> ParsedAnswer:
         inner = text[1:-1]
         parts = _pieces(inner, re.compile(r"[,;]"))
         if len(parts) == 1:
-            if text[0] == "(" and text[-1] == ")":
-                return _parse_element(inner, config)  # parentheses only group
+            if text[0] + text[-1] in ("()", "[]"):
+                return _parse_element(inner, config)  # (x) and [x] only group
             raise AnswerParseError(f"a bracket around one value: {text!r}")
         nodes = tuple(_parse_element(part, config) for part in parts)
         brackets = text[0] + text[-1]
