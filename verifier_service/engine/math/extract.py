@@ -103,7 +103,7 @@ _OR_WORD = re.compile(r"(?<![A-Za-z])or(?![A-Za-z])|\\(?:vee|lor)(?![A-Za-z])")
 _MAX_GLUE_CHARS = 200
 _ANSWER_WORD = re.compile(r"answer", re.IGNORECASE)
 # Tokens that matter when finding where a phrase's answer ends.
-_SENTENCE_TOKEN = re.compile(r"\$\$|\$|\\[()\[\]]|\\.|\n[ \t]*\n|\n|\.(?=\s|$)", re.DOTALL)
+_SENTENCE_TOKEN = re.compile(r"\$\$|\$|\\[()\[\]]|\\.|\n[ \t]*\n|\n|\.(?=\s|$)|[。！？]", re.DOTALL)
 _OPENERS = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 _NUMBER = re.compile(
     r"(?<![A-Za-z_\d.])"
@@ -152,6 +152,11 @@ def extract_final_answer(response: str, *, last_number_fallback: bool = False) -
     bare = _clean_answer(text)
     if _BARE_ANSWER.fullmatch(bare) and "box" not in bare:
         return Extraction(bare, "bare_answer", "the response is nothing but a short answer")
+    number = _final_sentence_number(text)
+    if number is not None:
+        return Extraction(
+            number, "final_number", "no box, phrase or math: the final sentence's last number"
+        )
     if last_number_fallback:
         number = _find_last_number(text)
         if number is not None:
@@ -420,7 +425,7 @@ def _final_sentence_math(text: str) -> str | None:
     """The last math block of the final sentence ("We get $x = 5$." and "Thus $x = 5$ is the
     solution." give ``x = 5``); blocks there joined by "or" are kept as "a or b"; a sentence
     with a negation ("is not $5$") gives nothing."""
-    stripped = _strip_trailing(text.rstrip())
+    stripped = _strip_trailing(text.rstrip().rstrip("。！？"))
     start = _last_sentence_start(stripped)
     blocks = [
         (match.start(), match.end(), _clean_answer(match.group()))
@@ -457,6 +462,26 @@ _MATH_BLOCK = re.compile(
 _NEGATION = re.compile(r"(?<![A-Za-z])(?:not|never|no|cannot)(?![A-Za-z])|n't", re.IGNORECASE)
 
 
+_SENTENCE_ENDS = frozenset({".", "。", "！", "？"})
+
+
+def _final_sentence_number(text: str) -> str | None:
+    """The last number of the final sentence ("Donc, il a déjà 79 g de cire." gives 79); two
+    numbers joined by "or" are kept as "a or b"."""
+    text = _strip_trailing(text.rstrip().rstrip("。！？"))
+    start = _last_sentence_start(text)
+    if _NEGATION.search(text, start):
+        return None
+    numbers = list(_NUMBER.finditer(text, start))
+    if not numbers:
+        return None
+    last = _find_last_number(text[: numbers[-1].end()])
+    if len(numbers) > 1 and _OR_WORD.search(text[numbers[-2].end() : numbers[-1].start()]):
+        previous = _find_last_number(text[: numbers[-2].end()])
+        return f"{previous} or {last}"
+    return last
+
+
 def _last_sentence_start(text: str) -> int:
     """Where the final sentence starts: after the last sentence end or blank line outside math."""
     start, closer = 0, None
@@ -466,7 +491,7 @@ def _last_sentence_start(text: str) -> int:
             closer = _OPENERS[kind]
         elif kind == closer or (closer == "$" and kind == "$$"):
             closer = None
-        elif closer is None and (kind == "." or kind.startswith("\n")):
+        elif closer is None and (kind in _SENTENCE_ENDS or kind.startswith("\n")):
             start = token.end()
     return start
 
@@ -492,7 +517,9 @@ def visible_text(text: str) -> str:
 
 # A whole response that is only a short answer ("D", "42", "x = 5", "\\frac{1}{2}"): one line,
 # no word of two letters or more outside commands.
-_BARE_ANSWER = re.compile(r"(?:\\[A-Za-z]+|[^\sA-Za-z]|[A-Za-z](?![A-Za-z])| ){1,40}")
+_BARE_ANSWER = re.compile(
+    r"(?:\\[A-Za-z]+|[0-9+\-*/^_=.,:;()\[\]{}<>|!'%$&]|[A-Za-z](?![A-Za-z])| ){1,40}"
+)
 # What a model writes after its end-of-turn token is not part of its reply.
 _END_OF_TURN = re.compile(r"<\|(?:im_end|im_start|endoftext|eot_id|end_of_turn)\|>")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
@@ -557,7 +584,7 @@ def _find_sentence_end(text: str, start: int) -> int:
             closer = None
         elif kind.startswith("\n") and (closer is None or kind.count("\n") > 1):
             return token.start()  # A blank line ends even unclosed math.
-        elif kind == "." and closer is None:
+        elif kind in _SENTENCE_ENDS and closer is None:
             return token.start()
     return len(text)
 
