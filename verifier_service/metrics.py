@@ -78,3 +78,35 @@ class Metrics:
             "Items submitted to the grading workers and not finished yet.",
             registry=self.registry,
         )
+        self.audit_sampled = Counter(
+            "verifier_audit_sampled",
+            "Graded items sampled for the audit, by component.",
+            ["component"],
+            registry=self.registry,
+        )
+        self.audit_dropped = Counter(
+            "verifier_audit_dropped",
+            "Sampled items dropped because the audit queue was full, by component.",
+            ["component"],
+            registry=self.registry,
+        )
+        self.audit_comparisons = Counter(
+            "verifier_audit_comparisons",
+            "Audited items by component, second verifier, deciding rule and outcome (agree, "
+            "rules_reject_judge_accepts, rules_accept_math_verify_rejects, ...).",
+            ["component", "second", "rule", "outcome"],
+            registry=self.registry,
+        )
+        self.audit_errors = Counter(
+            "verifier_audit_errors",
+            "Audits whose second verifier failed (timeout, crash, judge error), by kind.",
+            ["component", "kind"],
+            registry=self.registry,
+        )
+        self.audit_estimated_rate = Gauge(
+            "verifier_audit_estimated_rate",
+            "Estimated share of wrong rewards (false_negative: of rejected items; "
+            "false_positive: of accepted items), from the audit's second opinions.",
+            ["component", "kind"],
+            registry=self.registry,
+        )
