@@ -533,21 +533,7 @@ _HIDDEN = re.compile(
 
 def _group_end(text: str, brace: int) -> int:
     """The index just after the brace closing the one at ``brace`` (the text's end if none)."""
-    depth = 0
-    index = brace
-    while index < len(text):
-        char = text[index]
-        if char == "\\":
-            index += 2
-            continue
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return index + 1
-        index += 1
-    return len(text)
+    return min(_enclosing_group_end(text, brace + 1) + 1, len(text))
 
 
 def _enclosing_group_end(text: str, start: int) -> int:
