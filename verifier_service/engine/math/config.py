@@ -16,7 +16,8 @@ class MathConfig:
         it defines are equal either way round whatever its value.
     rounded_decimal_places: when set, a predicted decimal written with at least this many places
         matches an exact reference it correctly rounds (``0.3333`` for ``\\frac13`` when 4 or
-        fewer). None (the default): a decimal must equal an exact reference exactly.
+        fewer). None (the default): only a decimal of 6+ significant digits may stand for an
+        exact value.
     max_answer_chars: answers longer than this are refused before parsing.
     max_power_depth: towers of powers deeper than this (``5^{5^{5}}`` is 3) are refused.
     max_exponent: a numeric exponent larger than this in absolute value is refused.
