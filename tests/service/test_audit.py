@@ -104,8 +104,13 @@ def test_cli_audit_regrades_rollouts_in_process(
         {"id": "right", "response": "<think>a</think> \\boxed{7}", "reference": "7", "reward": 1},
         # Stored as accepted by an older grader; this one rejects it: a flip to review.
         {"id": "flip", "response": "\\boxed{8}", "reference": "7", "reward": 1},
-        # Math-Verify reads the bare expression; this grader wants a boxed or tagged answer.
-        {"id": "bare", "response": "$\\frac{1}{2}$", "reference": "0.5", "reward": 0},
+        # Math-Verify takes the last math; this grader reads the negated answer phrase.
+        {
+            "id": "bare",
+            "response": "The answer is not $\\frac{1}{2}$.",
+            "reference": "0.5",
+            "reward": 0,
+        },
     ]
     rollouts.write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "disagreements.jsonl"

@@ -60,7 +60,7 @@ BOXED = [
     pytest.param("\\boxed{3} and then \\boxed{", None, "none", id="last-unclosed"),
     pytest.param("\\boxed{x} } } \\boxed{y}", "y", "boxed", id="stray-closers"),
     pytest.param("{ { \\boxed{z}", "z", "boxed", id="stray-openers"),
-    pytest.param("\\boxedx{3}", None, "none", id="not-a-box-command"),
+    pytest.param("\\boxedx{3}", "3", "final_number", id="not-a-box-command"),
 ]
 
 BOX_GROUPS = [
@@ -85,7 +85,7 @@ BOX_GROUPS = [
         "boxed",
         id="scattered-not-glued",
     ),
-    pytest.param("\\boxed{1} or \\boxed{2}", "2", "boxed", id="or-is-a-hedge"),
+    pytest.param("\\boxed{1} or \\boxed{2}", "1 or 2", "boxed_list", id="or-is-a-hedge"),
     pytest.param("\\boxed{1} no \\boxed{2}", "2", "boxed", id="text-between"),
     pytest.param(
         "\\boxed{1} \\boxed{2} so finally \\boxed{3}, \\boxed{4}",
@@ -119,7 +119,7 @@ PHRASES = [
     pytest.param("The answer is:\n\\[\n x = 3.\n\\]", "x = 3", "phrase", id="display-next-line"),
     pytest.param("Answer \\[ 9 \\]", "9", "phrase", id="answer-then-math"),
     pytest.param("The answer is $12$ and $13$.", "12 and 13", "phrase", id="dollars-removed"),
-    pytest.param("The answers vary: 4", None, "none", id="answers-is-not-a-phrase"),
+    pytest.param("The answers vary: 4", "4", "final_number", id="answers-is-not-a-phrase"),
     pytest.param("The answer is:", None, "none", id="empty-phrase"),
     pytest.param(
         "$\\boxed{255}$ so far. Final Answer: The final answer is $10,455$. I hope it is correct.",
@@ -195,11 +195,11 @@ LAST_NUMBER = [
     pytest.param("about 3.25 metres", "3.25", id="decimal"),
     pytest.param("worth 7,425,000 dollars", "7425000", id="thousands"),
     pytest.param("that is 12,\\!000,\\!023 total", "12000023", id="latex-thousands"),
-    pytest.param("is $14{,}916$", "14916", id="brace-thousands"),
+    pytest.param("is 14{,}916", "14916", id="brace-thousands"),
     pytest.param("the value is -5", "-5", id="negative"),
-    pytest.param("x-5", "5", id="binary-minus"),
+    pytest.param("so x-5", "5", id="binary-minus"),
     pytest.param("probability 2/3", "2/3", id="slash-fraction"),
-    pytest.param("it is $-\\frac{3}{4}$", "-\\frac{3}{4}", id="latex-fraction"),
+    pytest.param("it is -\\frac{3}{4} here", "-\\frac{3}{4}", id="latex-fraction"),
     pytest.param("is .4", ".4", id="leading-dot"),
     pytest.param("first 10, then 20.", "20", id="last-of-several"),
     pytest.param("AZYUK2A", None, id="digit-inside-word"),
@@ -209,16 +209,34 @@ LAST_NUMBER = [
 
 @pytest.mark.parametrize(("response", "answer"), LAST_NUMBER)
 def test_extract_final_answer_last_number_fallback(response: str, answer: str | None) -> None:
-    extraction = extract_final_answer(response, last_number_fallback=True)
+    # A final sentence without a number, so that the fallback (not the final sentence) decides.
+    extraction = extract_final_answer(response + "\n\nThat is all.", last_number_fallback=True)
     assert extraction.answer == answer
     assert extraction.source == ("last_number" if answer is not None else "none")
 
 
 def test_extract_final_answer_last_number_off_by_default() -> None:
-    assert extract_final_answer("so we get 12 apples") == extract_final_answer(
-        "so we get 12 apples", last_number_fallback=False
+    response = "so we get 12 apples. That is all."
+    assert extract_final_answer(response) == extract_final_answer(
+        response, last_number_fallback=False
     )
-    assert extract_final_answer("so we get 12 apples").answer is None
+    assert extract_final_answer(response).answer is None
+
+
+FINAL_NUMBER = [
+    pytest.param("so we get 12 apples", "12", id="int"),
+    pytest.param("Donc, il a déjà 79 g de cire.", "79", id="prose"),
+    pytest.param("First 3. So it is 2 or 3.", "2 or 3", id="or-is-kept"),
+    pytest.param("We tried 3. It is not 4.", None, id="negation"),
+    pytest.param("因此，水池中水将在300分钟内被放完。", "300", id="full-width-stop"),
+]
+
+
+@pytest.mark.parametrize(("response", "answer"), FINAL_NUMBER)
+def test_extract_final_answer_final_sentence_number(response: str, answer: str | None) -> None:
+    extraction = extract_final_answer(response)
+    assert extraction.answer == answer
+    assert extraction.source == ("final_number" if answer is not None else "none")
 
 
 def test_extract_final_answer_last_number_only_as_fallback() -> None:

@@ -1,31 +1,47 @@
 """Equivalence rules between a parsed prediction and a parsed reference, one function per kind.
 
 Exact answers are compared exactly: rationals as rationals, expressions by proving their
-difference is zero (numeric evaluation may only *reject*, never accept). A tolerance exists
-only for a reference written as a decimal, and it is half a unit in its last written place.
-There is no ×100 variant, no π ≈ 3.14 for an exact π, and no "any element matches".
+difference is zero (numeric evaluation may only *reject*, never accept). A decimal reference is
+exact as written (``5.1`` is not ``5.11``). The one approximation accepted is a decimal of at
+least six significant digits against an exact value it correctly rounds or truncates at its last
+written digit (``0.333333`` for 1/3, a float repr such as ``1.4142135623730951`` for √2), in
+either direction; never between two integers or two exact forms. A percent answers for its
+value either way (``10\\%`` is 10 and 0.1). There is no π ≈ 3.14 and no "any element matches".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+import re
+from dataclasses import dataclass, replace
 
 import sympy
 
 from verifier_service.engine.math.config import DEFAULT_MATH_CONFIG, MathConfig
-from verifier_service.engine.math.parse import AnswerParseError, ParsedAnswer, parse_value, show
+from verifier_service.engine.math.parse import (
+    AnswerParseError,
+    ParsedAnswer,
+    parse_value,
+    show,
+    solution_set,
+)
 
 __all__ = [
     "Verdict",
+    "compare_alternatives",
     "compare_answers",
+    "compare_chain",
+    "compare_choice_lists",
     "compare_choices",
     "compare_expressions",
     "compare_intervals",
     "compare_matrices",
     "compare_numbers",
+    "compare_percent",
     "compare_relations",
     "compare_sets",
     "compare_text",
+    "compare_times",
     "compare_tuples",
     "values_equal",
 ]
@@ -51,25 +67,100 @@ def compare_answers(
     prediction: ParsedAnswer, reference: ParsedAnswer, *, config: MathConfig = DEFAULT_MATH_CONFIG
 ) -> Verdict:
     """Decide whether ``prediction`` is an equivalent answer to ``reference``."""
+    if prediction.kind == "qualified":
+        return Verdict(False, "qualified", f"{prediction.value!s} does not commit to a value")
+    if reference.kind == "qualified" and reference.items:
+        reference = replace(reference.items[0], unit=reference.unit)
     if prediction.kind == "alternatives":
-        return Verdict(
-            False, "alternatives", "the prediction lists alternatives instead of one answer"
-        )
+        verdict = compare_alternatives(prediction, reference, config=config)
+        if verdict is not None:
+            return verdict
+        prediction = _single_alternative(prediction)
+    if prediction.unit != reference.unit and "percent" in (prediction.unit, reference.unit):
+        return compare_percent(prediction, reference, config=config)
     if prediction.unit and reference.unit and prediction.unit != reference.unit:
         return Verdict(
             False,
             "unit_mismatch",
             f"unit {prediction.unit!r} is not the reference's {reference.unit!r}",
         )
-    if prediction.text == reference.text:
+    if prediction.text == reference.text and prediction.kind not in ("chain", "relation"):
         return Verdict(True, "identical", "the normalised answers are identical")
     return _compare_nodes(prediction, reference, config)
 
 
+def compare_alternatives(
+    pred: ParsedAnswer, ref: ParsedAnswer, *, config: MathConfig = DEFAULT_MATH_CONFIG
+) -> Verdict | None:
+    """Options offered with "or". Against a set of solutions they are that set; against one
+    value, two different options are a hedge (wrong). None: all options are one value, which
+    is then compared as the answer."""
+    solutions = solution_set(pred.text, pred.items)
+    if _is_solution_set(ref):
+        verdict = _compare_nodes(replace(solutions, unit=pred.unit), ref, config)
+        return replace(verdict, rule=f"or_list_{verdict.rule}")
+    if len(_distinct(_members(_unassigned(solutions)), config)) > 1:
+        return Verdict(
+            False, "alternatives", "the prediction offers different values instead of one answer"
+        )
+    return None
+
+
+def _is_solution_set(node: ParsedAnswer) -> bool:
+    node = _unassigned(node)
+    return node.kind in _SET_KINDS or (node.kind == "tuple" and node.brackets == "")
+
+
+def _unassigned(node: ParsedAnswer) -> ParsedAnswer:
+    return node.items[0] if node.kind == "assignment" else node
+
+
+def _single_alternative(pred: ParsedAnswer) -> ParsedAnswer:
+    return replace(pred.items[-1], unit=pred.unit)
+
+
+def compare_percent(
+    pred: ParsedAnswer, ref: ParsedAnswer, *, config: MathConfig = DEFAULT_MATH_CONFIG
+) -> Verdict:
+    """A percent on one side only: ``10\\%`` answers for 10 and for 0.1 (both conventions)."""
+    if (pred.unit or ref.unit) not in (None, "percent") or (pred.unit and ref.unit):
+        return Verdict(False, "unit_mismatch", f"unit {pred.unit!r} is not {ref.unit!r}")
+    plain_pred, plain_ref = replace(pred, unit=None), replace(ref, unit=None)
+    as_written = _compare_nodes(plain_pred, plain_ref, config)
+    if as_written.correct:
+        return replace(as_written, rule="percent_equal", reason=f"as a number: {as_written.reason}")
+    scaled = (
+        _compare_nodes(_hundredth(plain_pred), plain_ref, config)
+        if pred.unit == "percent"
+        else _compare_nodes(plain_pred, _hundredth(plain_ref), config)
+    )
+    if scaled.correct:
+        return replace(scaled, rule="percent_equal", reason=f"as a fraction: {scaled.reason}")
+    return replace(scaled, rule="percent_unequal")
+
+
+def _hundredth(node: ParsedAnswer) -> ParsedAnswer:
+    if node.kind not in _SCALAR_KINDS or not isinstance(node.value, sympy.Expr):
+        return node
+    places = node.places + 2 if node.places is not None else None
+    return replace(node, text=f"{node.text}/100", value=node.value / 100, places=places)
+
+
 def _compare_nodes(pred: ParsedAnswer, ref: ParsedAnswer, config: MathConfig) -> Verdict:
     """Dispatch on the kinds of the two nodes (the prediction is on the left)."""
+    if pred.kind in ("chain", "relation") and ref.kind in _SCALAR_KINDS | {"chain"}:
+        chain = compare_chain(pred, ref, config=config)
+        if chain is not None:
+            return chain
+    if ref.kind == "chain":
+        return _compare_nodes(pred, ref.items[-1], config)
+    letters = compare_choice_lists(pred, ref)
+    if letters is not None:
+        return letters
     if pred.kind == "assignment" or ref.kind == "assignment":
         return _compare_assignments(pred, ref, config)
+    if pred.kind == "time" or ref.kind == "time":
+        return compare_times(pred, ref)
     if ref.kind == "choice" or pred.kind == "choice":
         return compare_choices(pred, ref)
     if ref.kind == "text" or pred.kind == "text":
@@ -84,11 +175,7 @@ def _compare_nodes(pred: ParsedAnswer, ref: ParsedAnswer, config: MathConfig) ->
         if pred.kind in _INTERVAL_KINDS or _is_pair(pred):
             return compare_intervals(pred, ref, config=config)
     if pred.kind == "relation" and (ref.kind in _INTERVAL_KINDS or _is_pair(ref)):
-        if config.allow_set_relation_comp:
-            return compare_intervals(pred, ref, config=config)
-        return Verdict(
-            False, "relation_for_interval", "an inequality does not answer for an interval"
-        )
+        return compare_intervals(pred, ref, config=config)
     if ref.kind in ("interval", "union") or pred.kind in ("interval", "union"):
         return compare_intervals(pred, ref, config=config)
     if ref.kind == "matrix" or pred.kind == "matrix":
@@ -98,6 +185,71 @@ def _compare_nodes(pred: ParsedAnswer, ref: ParsedAnswer, config: MathConfig) ->
     if ref.kind in _SET_KINDS or pred.kind in _SET_KINDS:
         return compare_sets(pred, ref, config=config)
     return Verdict(False, "kind_mismatch", f"a {pred.kind} does not answer for a {ref.kind}")
+
+
+def compare_chain(
+    pred: ParsedAnswer, ref: ParsedAnswer, *, config: MathConfig = DEFAULT_MATH_CONFIG
+) -> Verdict | None:
+    """``7 = 7`` or ``x = 5 + 2 = 7``: every link must hold, then the last value is the answer.
+    None when the prediction is an equation that is not a chain of values."""
+    if pred.kind == "relation" and any(op != "=" for op in pred.ops):
+        return None
+    values = pred.items
+    for left, right in itertools.pairwise(values):
+        if left.kind not in _SCALAR_KINDS or right.kind not in _SCALAR_KINDS:
+            return None if pred.kind == "relation" else _chain_broken(left, right)
+        if not values_equal(left, right, config):
+            return _chain_broken(left, right)
+    verdict = _compare_nodes(values[-1], ref, config)
+    return replace(verdict, reason=f"every link holds; {verdict.reason}")
+
+
+def _chain_broken(left: ParsedAnswer, right: ParsedAnswer) -> Verdict:
+    return Verdict(False, "false_chain", f"{left.describe()} = {right.describe()} does not hold")
+
+
+def compare_times(pred: ParsedAnswer, ref: ParsedAnswer) -> Verdict:
+    """Times of day (``20:34`` is ``20:34:00`` and ``8:34 PM``)."""
+    if pred.kind != ref.kind:
+        return Verdict(False, "kind_mismatch", f"a {pred.kind} does not answer for a {ref.kind}")
+    if pred.value == ref.value:
+        return Verdict(True, "time_equal", f"{pred.text} is {ref.text}")
+    return Verdict(False, "time_unequal", f"{pred.text} is not {ref.text}")
+
+
+_CHOICE_LETTERS = frozenset("ABCDEFGHIJ")
+_LETTERS_RE = re.compile(r"^(?:[A-J](?:\s*(?:,|;|/|&|and|\\text\{and\})?\s*)){2,10}$")
+
+
+def compare_choice_lists(pred: ParsedAnswer, ref: ParsedAnswer) -> Verdict | None:
+    """Several choice letters (``BD``, ``B, D``, ``B and D``) as one unordered answer; None
+    unless the reference is such a list."""
+    ref_letters = _choice_letters(ref)
+    if ref_letters is None or len(ref_letters) < 2:
+        return None
+    pred_letters = _choice_letters(pred)
+    if pred_letters is None:
+        return None
+    if pred_letters == ref_letters:
+        return Verdict(True, "choices_equal", f"choices {''.join(sorted(ref_letters))}")
+    return Verdict(
+        False,
+        "choices_unequal",
+        f"choices {''.join(sorted(pred_letters))} are not {''.join(sorted(ref_letters))}",
+    )
+
+
+def _choice_letters(node: ParsedAnswer) -> frozenset[str] | None:
+    if node.kind == "choice":
+        return frozenset(str(node.value))
+    if node.kind in ("set", "tuple"):
+        letters = [_letter(item) for item in node.items]
+        if all(letter is not None for letter in letters):
+            return frozenset(letter for letter in letters if letter is not None)
+        return None
+    if _LETTERS_RE.match(node.text):
+        return frozenset(re.sub(r"and|\\text\{and\}", "", node.text)) & _CHOICE_LETTERS or None
+    return None
 
 
 def values_equal(pred: ParsedAnswer, ref: ParsedAnswer, config: MathConfig) -> bool:
@@ -113,7 +265,7 @@ def values_equal(pred: ParsedAnswer, ref: ParsedAnswer, config: MathConfig) -> b
 def compare_numbers(
     pred: ParsedAnswer, ref: ParsedAnswer, *, config: MathConfig = DEFAULT_MATH_CONFIG
 ) -> Verdict:
-    """Two numbers: exact rational equality, or within half a unit of a decimal reference."""
+    """Two numbers: exact rational equality, or a long decimal against an exact fraction."""
     assert isinstance(pred.value, sympy.Rational) and isinstance(ref.value, sympy.Rational)
     if pred.value == ref.value:
         return Verdict(
@@ -136,26 +288,39 @@ def compare_expressions(
         return Verdict(
             True, "symbolic_equal", f"{show(pred.value)} - ({show(ref.value)}) simplifies to 0"
         )
+    if _imaginary_unit(pred.value, ref.value) and exprs_equal(
+        pred.value.xreplace({_I: sympy.I}), ref.value.xreplace({_I: sympy.I})
+    ):
+        return Verdict(
+            True, "complex_equal", f"{show(pred.value)} equals {show(ref.value)} with i² = -1"
+        )
     return inexact or Verdict(
         False, "symbolic_unequal", f"{show(pred.value)} - ({show(ref.value)}) is not proven to be 0"
     )
 
 
+_MIN_SIGNIFICANT_DIGITS = 6
+_FLOAT_REPR_DIGITS = 15
+
+
 def _compare_inexact(pred: ParsedAnswer, ref: ParsedAnswer, config: MathConfig) -> Verdict | None:
-    """The tolerance rules: a decimal reference, or (if enabled) a rounded decimal prediction."""
+    """A decimal of six or more significant digits against an exact value (either side), or
+    (if enabled) a rounded decimal prediction. None when no such rule applies or matches."""
     assert isinstance(pred.value, sympy.Expr) and isinstance(ref.value, sympy.Expr)
-    if ref.kind == "number" and ref.places is not None:
-        tolerance = sympy.Rational(1, 2 * 10**ref.places)
-        difference = _numeric_distance(pred.value, ref.value, ref.places + 20)
-        if difference is None:
-            return None
-        if difference <= tolerance:
+    for decimal, exact in ((pred, ref), (ref, pred)):
+        exact_value = exact.value
+        assert isinstance(exact_value, sympy.Expr)
+        if (
+            _is_long_decimal(decimal)
+            and exact.places is None
+            and not exact_value.is_Integer
+            and _decimal_agrees(decimal, exact_value)
+        ):
             return Verdict(
-                True, "within_precision", f"within {tolerance} of the decimal {ref.text}"
+                True,
+                "decimal_approximation",
+                f"{decimal.text} is {show(exact_value)} to its last written digit",
             )
-        return Verdict(
-            False, "outside_precision", f"more than {tolerance} from the decimal {ref.text}"
-        )
     limit = config.rounded_decimal_places
     if (
         limit is not None
@@ -168,6 +333,38 @@ def _compare_inexact(pred: ParsedAnswer, ref: ParsedAnswer, config: MathConfig) 
         if difference is not None and difference <= tolerance:
             return Verdict(True, "rounded_decimal", f"{pred.text} is {show(ref.value)} rounded")
     return None
+
+
+def _is_long_decimal(node: ParsedAnswer) -> bool:
+    if node.kind != "number" or node.places is None or not isinstance(node.value, sympy.Rational):
+        return False
+    return len(str(abs(int(node.value * 10**node.places)))) >= _MIN_SIGNIFICANT_DIGITS
+
+
+def _decimal_agrees(decimal: ParsedAnswer, exact: sympy.Expr) -> bool:
+    """Whether ``decimal`` is ``exact`` correctly rounded or truncated at its last written digit
+    (or, for 15+ digits, the same double: a float's shortest repr)."""
+    assert decimal.places is not None and isinstance(decimal.value, sympy.Rational)
+    if exact.free_symbols or decimal.places > 400:
+        return False
+    written = int(decimal.value * 10**decimal.places)
+    digits = len(str(abs(written)))
+    try:
+        scaled = sympy.N(exact * 10**decimal.places, digits + 20)
+    except (TypeError, ValueError):
+        return False
+    if not scaled.is_real or not scaled.is_finite:
+        return False
+    exact_scaled = sympy.Rational(scaled)
+    magnitude = abs(exact_scaled)
+    sign = -1 if exact_scaled < 0 else 1
+    truncated = sign * int(sympy.floor(magnitude))
+    rounded = sign * int(sympy.floor(magnitude + sympy.Rational(1, 2)))
+    if written in (truncated, rounded):
+        return True
+    if digits < _FLOAT_REPR_DIGITS:
+        return False
+    return float(decimal.value) == float(sympy.N(exact, 30))
 
 
 def _numeric_distance(a: sympy.Expr, b: sympy.Expr, digits: int) -> sympy.Rational | None:
@@ -191,6 +388,10 @@ def exprs_equal(a: sympy.Expr, b: sympy.Expr) -> bool:
     difference = a - b
     if difference == 0:
         return True
+    if difference.has(*_UNEVALUATED):
+        # Sums, integrals and limits are not carried out: only an expansion may prove them equal
+        # (numeric evaluation and simplify of symbolic ones can take seconds).
+        return bool(sympy.expand(difference) == 0)
     if _numerically_nonzero(difference, a, b):
         return False
     if sympy.expand(difference) == 0:
@@ -198,6 +399,16 @@ def exprs_equal(a: sympy.Expr, b: sympy.Expr) -> bool:
     if sympy.count_ops(difference) <= 400 and sympy.simplify(difference) == 0:
         return True
     return bool(difference.equals(0))
+
+
+_I = sympy.Symbol("i")
+_UNEVALUATED = (sympy.Sum, sympy.Product, sympy.Integral, sympy.Limit, sympy.Derivative)
+
+
+def _imaginary_unit(pred: sympy.Expr, ref: sympy.Expr) -> bool:
+    """Whether ``i`` may be read as the imaginary unit: the reference uses it and no other
+    symbol appears on either side."""
+    return _I in ref.free_symbols and (pred.free_symbols | ref.free_symbols) <= {_I}
 
 
 def _numerically_nonzero(difference: sympy.Expr, a: sympy.Expr, b: sympy.Expr) -> bool:

@@ -9,16 +9,15 @@ from dataclasses import dataclass
 class MathConfig:
     """How a response is read and compared.
 
-    last_number_fallback: when no answer tag, box or "final answer" phrase is found, take the last
-        number in the response. Off by default: for boxed-format tasks it rewards answers the
-        model never committed to.
-    allow_set_relation_comp: also let a predicted inequality (``-2 \\le x \\le 7``) match a
-        reference interval (``[-2, 7]``). The other way round (reference inequality, predicted
-        interval) is always allowed. Off by default: echoing the question's inequality is a
-        known reward hack.
+    last_number_fallback: when no answer tag, box, "final answer" phrase, math block or number
+        is found in the final sentence, take the last number anywhere. Off by default: for
+        boxed-format tasks it rewards answers the model never committed to.
+    allow_set_relation_comp: kept for compatibility; since 2.0.0 an inequality and the interval
+        it defines are equal either way round whatever its value.
     rounded_decimal_places: when set, a predicted decimal written with at least this many places
         matches an exact reference it correctly rounds (``0.3333`` for ``\\frac13`` when 4 or
-        fewer). None (the default): a decimal must equal an exact reference exactly.
+        fewer). None (the default): only a decimal of 6+ significant digits may stand for an
+        exact value.
     max_answer_chars: answers longer than this are refused before parsing.
     max_power_depth: towers of powers deeper than this (``5^{5^{5}}`` is 3) are refused.
     max_exponent: a numeric exponent larger than this in absolute value is refused.

@@ -6,10 +6,18 @@ One response yields at most one answer, found by the first rule that applies:
 2. the last ``<answer>…</answer>`` tag (a box inside it wins over its plain text);
 3. the last ``\\boxed{…}`` / ``\\fbox{…}`` / ``\\boxed X``, together with the boxes just before it
    that only "glue" (commas, spaces, ``\\quad``, "and", math delimiters) separates from it, which
-   form one list answer; boxes separated by real text are earlier drafts and are ignored;
+   form one list answer. Boxes joined by "or" (``\\boxed{2} or \\boxed{3}``, "or maybe", ``\\vee``)
+   are offered as alternatives and kept together as "a or b", which the comparison judges.
+   Boxes separated by any other text (``\\boxed{2}. Checking again, so the final answer is
+   \\boxed{3}``) are earlier drafts and are ignored: that is where a correction ends a hedge;
 4. a "final answer is …" / "the answer is …" / "answer: …" phrase (a "final answer" phrase
    written after the last box overrides the box: it is the later commitment);
-5. optionally, the last number.
+5. the last math expression (``$…$``, ``\\(…\\)``, ``\\[…\\]``) of the final sentence, as in
+   "We get $x = 5$." (two expressions joined by "or" there are alternatives too);
+6. optionally, the last number.
+
+Before any of this, what a reader cannot see is removed: zero-width characters,
+``\\phantom{…}`` (and ``\\hphantom``, ``\\vphantom``) and text coloured white.
 
 Every scan is linear in the length of the response: brace matching is done by hand, regexes
 have no nested quantifiers, and searches run from the end where they can.
@@ -24,7 +32,13 @@ from dataclasses import dataclass
 
 from verifier_service.errors import InvalidReferenceError
 
-__all__ = ["Extraction", "extract_final_answer", "extract_reference", "strip_math_delimiters"]
+__all__ = [
+    "Extraction",
+    "extract_final_answer",
+    "extract_reference",
+    "strip_math_delimiters",
+    "visible_text",
+]
 
 
 @dataclass(frozen=True)
@@ -32,8 +46,8 @@ class Extraction:
     """The one final answer found in a response, and where it came from.
 
     answer: the answer's text, or None when the response commits to no answer.
-    source: which rule found it ("answer_tag", "boxed", "boxed_list", "phrase", "last_number",
-        "none").
+    source: which rule found it ("answer_tag", "boxed", "boxed_list", "phrase", "final_math",
+        "last_number", "none").
     reason: a sentence for humans saying why this (or nothing) was taken.
     """
 
@@ -59,6 +73,7 @@ class _BoxGroup:
     contents: tuple[str, ...]
     end: int
     problem: str | None = None
+    alternatives: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +94,16 @@ _GLUE = re.compile(
     r"(?:\s|[,;~$]|\\[,; ()\[\]]|\\q?quad(?![A-Za-z])|and(?![A-Za-z])"
     r"|\\text\{ ?and ?\})*"
 )
+# Glue that offers the next box as an alternative: "or", "or maybe", "\\vee", "either".
+_OR_GLUE = re.compile(
+    r"(?:\s|[,;~$]|\\[,; ()\[\]]|\\q?quad(?![A-Za-z])|\\text\{ ?or ?\}|\\(?:vee|lor)(?![A-Za-z])"
+    r"|(?:or|either|maybe|perhaps|possibly)(?![A-Za-z]))*"
+)
+_OR_WORD = re.compile(r"(?<![A-Za-z])or(?![A-Za-z])|\\(?:vee|lor)(?![A-Za-z])")
 _MAX_GLUE_CHARS = 200
 _ANSWER_WORD = re.compile(r"answer", re.IGNORECASE)
 # Tokens that matter when finding where a phrase's answer ends.
-_SENTENCE_TOKEN = re.compile(r"\$\$|\$|\\[()\[\]]|\\.|\n[ \t]*\n|\n|\.(?=\s|$)", re.DOTALL)
+_SENTENCE_TOKEN = re.compile(r"\$\$|\$|\\[()\[\]]|\\.|\n[ \t]*\n|\n|\.(?=\s|$)|[。！？]", re.DOTALL)
 _OPENERS = {"$$": "$$", "$": "$", "\\(": "\\)", "\\[": "\\]"}
 _NUMBER = re.compile(
     r"(?<![A-Za-z_\d.])"
@@ -99,6 +120,7 @@ _CLEAN_ROUNDS = 3
 
 def extract_final_answer(response: str, *, last_number_fallback: bool = False) -> Extraction:
     """Return the single final answer of ``response``, or an Extraction with answer None."""
+    response = visible_text(_END_OF_TURN.split(response, maxsplit=1)[0])
     think_end = response.rfind("</think>")
     text = response[think_end + len("</think>") :] if think_end >= 0 else response
     if "<think>" in text:
@@ -122,6 +144,19 @@ def extract_final_answer(response: str, *, last_number_fallback: bool = False) -
         if not phrase.answer:
             return Extraction(None, "none", "the last answer phrase is followed by no answer")
         return Extraction(phrase.answer, "phrase", "the last answer phrase")
+    final_math = _final_sentence_math(text)
+    if final_math:
+        return Extraction(
+            final_math, "final_math", "no box or answer phrase: the math of the final sentence"
+        )
+    bare = _clean_answer(text)
+    if _BARE_ANSWER.fullmatch(bare) and "box" not in bare:
+        return Extraction(bare, "bare_answer", "the response is nothing but a short answer")
+    number = _final_sentence_number(text)
+    if number is not None:
+        return Extraction(
+            number, "final_number", "no box, phrase or math: the final sentence's last number"
+        )
     if last_number_fallback:
         number = _find_last_number(text)
         if number is not None:
@@ -134,11 +169,12 @@ def extract_reference(reference: str) -> str:
 
     Raises InvalidReferenceError when the reference holds no answer at all.
     """
+    reference = visible_text(reference)
     group = _find_box_group(reference)
     if group is not None:
         if group.problem is not None:
             raise InvalidReferenceError(f"reference {_preview(reference)}: {group.problem}")
-        return ", ".join(group.contents)
+        return _join_group(group)
     answer = _clean_answer(reference)
     if not answer:
         raise InvalidReferenceError(f"reference {_preview(reference)} is empty")
@@ -228,7 +264,10 @@ def _extract_from_tag(content: str) -> Extraction:
         inner = _box_extraction(group)
         return Extraction(inner.answer, "answer_tag", f"<answer> tag: {inner.reason}")
     phrase = _find_phrase(content)
-    answer = phrase.answer if phrase is not None else _clean_answer(content)
+    if phrase is not None:
+        answer = phrase.answer
+    else:  # "So it is $42$." inside the tag: the math of its final sentence
+        answer = _final_sentence_math(content) or _clean_answer(content)
     if not answer:
         return Extraction(None, "none", "the <answer> tag is empty")
     return Extraction(answer, "answer_tag", "the content of the last <answer> tag")
@@ -238,9 +277,17 @@ def _box_extraction(group: _BoxGroup) -> Extraction:
     if len(group.contents) == 1:
         return Extraction(group.contents[0], "boxed", "the last box")
     count = len(group.contents)
+    if group.alternatives:
+        return Extraction(
+            _join_group(group), "boxed_list", f"{count} boxes joined by 'or', kept as alternatives"
+        )
     return Extraction(
-        ", ".join(group.contents), "boxed_list", f"a list of {count} adjacent boxes, taken as one"
+        _join_group(group), "boxed_list", f"a list of {count} adjacent boxes, taken as one"
     )
+
+
+def _join_group(group: _BoxGroup) -> str:
+    return (" or " if group.alternatives else ", ").join(group.contents)
 
 
 def _find_box_group(text: str) -> _BoxGroup | None:
@@ -257,19 +304,25 @@ def _find_box_group(text: str) -> _BoxGroup | None:
     final = by_end[-1]
     members = [final]
     ends = [box.end for box in by_end]
+    alternatives = False
     while True:
         index = bisect.bisect_right(ends, members[-1].start) - 1
         if index < 0:
             break
         previous = by_end[index]
         gap = text[previous.end : members[-1].start]
-        if len(gap) > _MAX_GLUE_CHARS or not _GLUE.fullmatch(gap):
+        if len(gap) > _MAX_GLUE_CHARS:
             break
+        if not _GLUE.fullmatch(gap):
+            if not (_OR_GLUE.fullmatch(gap) and _OR_WORD.search(gap)):
+                break
+            alternatives = True
         members.append(previous)
     contents = [_box_content(text, box, by_start) for box in reversed(members)]
     if not contents[-1]:
         return _BoxGroup((), final.end, "the last box is empty")
-    return _BoxGroup(tuple(content for content in contents if content), final.end)
+    kept = tuple(content for content in contents if content)
+    return _BoxGroup(kept, final.end, alternatives=alternatives and len(kept) > 1)
 
 
 def _scan_boxes(text: str) -> tuple[list[_Box], int, bool]:
@@ -368,6 +421,140 @@ def _phrase_answer_start(text: str, after_word: int) -> tuple[int, bool]:
     return -1, False
 
 
+def _final_sentence_math(text: str) -> str | None:
+    """The last math block of the final sentence ("We get $x = 5$." and "Thus $x = 5$ is the
+    solution." give ``x = 5``); blocks there joined by "or" are kept as "a or b"; a sentence
+    with a negation ("is not $5$") gives nothing."""
+    stripped = _strip_trailing(text.rstrip().rstrip("。！？"))
+    start = _last_sentence_start(stripped)
+    blocks = [
+        (match.start(), match.end(), _clean_answer(match.group()))
+        for match in _MATH_BLOCK.finditer(stripped, start)
+    ]
+    blocks = [block for block in blocks if block[2]]
+    if not blocks:
+        return None
+    last = blocks[-1]
+    if _NEGATION.search(stripped, start):
+        return None  # "The answer is not $42$." commits to nothing
+    # "$2$ and $3$" is a list, "$2$ or $3$" alternatives; "Since $x>0$, we get $x=5$" is 5.
+    members, alternatives = [last[2]], False
+    for previous, following in zip(blocks[-2::-1], blocks[:0:-1], strict=False):
+        gap = stripped[previous[1] : following[0]]
+        if len(gap) > _MAX_GLUE_CHARS:
+            break
+        if not _GLUE.fullmatch(gap):
+            if not (_OR_GLUE.fullmatch(gap) and _OR_WORD.search(gap)):
+                break
+            alternatives = True
+        members.append(previous[2])
+    return (" or " if alternatives else ", ").join(reversed(members))
+
+
+# Math blocks: $$…$$, $…$, \(…\), \[…\]; each alternative is a fixed opener, a body that cannot
+# contain its closer, and the closer, so a failed match cannot backtrack.
+_MATH_BLOCK = re.compile(
+    r"\$\$[^$]{1,2000}\$\$|\$[^$]{1,1000}\$|\\\((?:[^\\]|\\[^)]){1,1000}\\\)"
+    r"|\\\[(?:[^\\]|\\[^\]]){1,2000}\\\]"
+)
+
+
+_NEGATION = re.compile(r"(?<![A-Za-z])(?:not|never|no|cannot)(?![A-Za-z])|n't", re.IGNORECASE)
+
+
+_SENTENCE_ENDS = frozenset({".", "。", "！", "？"})
+
+
+def _final_sentence_number(text: str) -> str | None:
+    """The last number of the final sentence ("Donc, il a déjà 79 g de cire." gives 79); two
+    numbers joined by "or" are kept as "a or b"."""
+    text = _strip_trailing(text.rstrip().rstrip("。！？"))
+    start = _last_sentence_start(text)
+    if _NEGATION.search(text, start):
+        return None
+    numbers = list(_NUMBER.finditer(text, start))
+    if not numbers:
+        return None
+    last = _find_last_number(text[: numbers[-1].end()])
+    if len(numbers) > 1 and _OR_WORD.search(text[numbers[-2].end() : numbers[-1].start()]):
+        previous = _find_last_number(text[: numbers[-2].end()])
+        return f"{previous} or {last}"
+    return last
+
+
+def _last_sentence_start(text: str) -> int:
+    """Where the final sentence starts: after the last sentence end or blank line outside math."""
+    start, closer = 0, None
+    for token in _SENTENCE_TOKEN.finditer(text):
+        kind = token.group()
+        if kind in _OPENERS and closer is None:
+            closer = _OPENERS[kind]
+        elif kind == closer or (closer == "$" and kind == "$$"):
+            closer = None
+        elif closer is None and (kind in _SENTENCE_ENDS or kind.startswith("\n")):
+            start = token.end()
+    return start
+
+
+def visible_text(text: str) -> str:
+    """``text`` without what a reader cannot see: zero-width characters, phantoms, white text."""
+    text = _ZERO_WIDTH.sub("", text)
+    if "phantom" not in text and "white" not in text:
+        return text
+    kept: list[str] = []
+    position = 0
+    for match in _HIDDEN.finditer(text):
+        if match.start() < position:
+            continue  # inside a part already removed
+        kept.append(text[position : match.start()])
+        if match.group().startswith("\\color"):
+            position = _enclosing_group_end(text, match.end())
+        else:
+            position = _group_end(text, match.end() - 1)
+    kept.append(text[position:])
+    return "".join(kept)
+
+
+# A whole response that is only a short answer ("D", "42", "x = 5", "\\frac{1}{2}"): one line,
+# no word of two letters or more outside commands.
+_BARE_ANSWER = re.compile(
+    r"(?:\\[A-Za-z]+|[0-9+\-*/^_=.,:;()\[\]{}<>|!'%$&]|[A-Za-z](?![A-Za-z])| ){1,40}"
+)
+# What a model writes after its end-of-turn token is not part of its reply.
+_END_OF_TURN = re.compile(r"<\|(?:im_end|im_start|endoftext|eot_id|end_of_turn)\|>")
+_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
+# \phantom{…}, \textcolor{white}{…} hide their argument; \color{white} the rest of its group.
+_HIDDEN = re.compile(
+    r"\\[hv]?phantom\s*\{|\\textcolor\s*\{\s*(?:white|#?fff(?:fff)?)\s*\}\s*\{"
+    r"|\\color\s*\{\s*(?:white|#?fff(?:fff)?)\s*\}",
+    re.IGNORECASE,
+)
+
+
+def _group_end(text: str, brace: int) -> int:
+    """The index just after the brace closing the one at ``brace`` (the text's end if none)."""
+    return min(_enclosing_group_end(text, brace + 1) + 1, len(text))
+
+
+def _enclosing_group_end(text: str, start: int) -> int:
+    """The index of the brace closing the group that ``start`` lies in (the text's end if none)."""
+    depth = 0
+    index = start
+    while index < len(text):
+        char = text[index]
+        if char == "\\":
+            index += 2
+            continue
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            if depth == 0:
+                return index
+            depth -= 1
+        index += 1
+    return len(text)
+
+
 def _is_final(text: str, word_start: int) -> bool:
     return text[max(0, word_start - len("final ")) : word_start].lower() == "final "
 
@@ -383,7 +570,7 @@ def _find_sentence_end(text: str, start: int) -> int:
             closer = None
         elif kind.startswith("\n") and (closer is None or kind.count("\n") > 1):
             return token.start()  # A blank line ends even unclosed math.
-        elif kind == "." and closer is None:
+        elif kind in _SENTENCE_ENDS and closer is None:
             return token.start()
     return len(text)
 

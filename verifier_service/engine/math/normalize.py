@@ -19,11 +19,13 @@ class NormalizedAnswer:
     """An answer's text after normalisation, and the unit taken off its end.
 
     text: the normalised LaTeX of the value; unit: the canonical unit name ("percent",
-        "degree", "cm^2", …) or None when the answer carries no unit.
+        "degree", "cm^2", …) or None when the answer carries no unit; qualifier: the words that
+        keep the answer from committing to its value ("or more", "at least", ``\\approx``).
     """
 
     text: str
     unit: str | None
+    qualifier: str | None = None
 
 
 # Whole-answer wrappers that carry no meaning: math delimiters and a final box.
@@ -41,8 +43,31 @@ _CONTROL_LETTER_RE = re.compile(r"\t(?=[a-z])|\r(?=ight|ho)")
 # A doubled backslash before a command is a doubly escaped command, not a line break.
 _DOUBLED_COMMAND_RE = re.compile(
     r"\\\\(?=(?:[dtc]?frac|left|right|sqrt|leq?|geq?|neq?|text|mathrm|pi|infty|cdot|times"
-    r"|pm|in|cup|circ|%)(?![a-zA-Z]))"
+    r"|pm|in|cup|cap|circ|sin|cos|tan|log|ln|exp|alpha|beta|theta|boxed|mathbf|operatorname"
+    r"|ldots|dots|emptyset|varnothing|approx|%)(?![a-zA-Z]))"
 )
+# Negated relations: \not= is \ne, \not< is \geq and so on (never an equality).
+_NEGATIONS = (
+    (re.compile(r"\\not\s*(?:=|\\eq(?![a-zA-Z]))"), "\\ne "),
+    (re.compile(r"\\not\s*(?:<|\\lt(?![a-zA-Z]))|\\nless(?![a-zA-Z])"), "\\geq "),
+    (re.compile(r"\\not\s*(?:>|\\gt(?![a-zA-Z]))|\\ngtr(?![a-zA-Z])"), "\\leq "),
+    (re.compile(r"\\not\s*\\leq?(?:slant)?(?![a-zA-Z])|\\nleq?(?:slant)?(?![a-zA-Z])"), ">"),
+    (re.compile(r"\\not\s*\\geq?(?:slant)?(?![a-zA-Z])|\\ngeq?(?:slant)?(?![a-zA-Z])"), "<"),
+    (re.compile(r"\\not\s*\\in(?![a-zA-Z])|\\notin(?![a-zA-Z])"), "\\notin "),
+)
+# \log without a base is the natural log (as sympy and most graders read it).
+_BARE_LOG_RE = re.compile(r"\\log(?![a-zA-Z_])")
+# \sin^{-1} and \operatorname{asin} are \arcsin.
+_INVERSE_TRIG_RE = re.compile(
+    r"\\(sin|cos|tan)\s*\^\s*\{\s*-\s*1\s*\}|\\operatorname\{a(sin|cos|tan)\}"
+)
+# A trig function of an angle in degrees: \sin 60^\circ is \sin(60π/180).
+_TRIG_DEGREES_RE = re.compile(
+    r"\\(sin|cos|tan|cot|sec|csc)\s*(\()?\s*(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)\s*(?(2)\))"
+)
+# Colour only styles what a reader sees (white text is removed before extraction).
+_COLOR_RE = re.compile(r"\\(?:text)?color\s*\{[^{}]*\}")
+_EMPHASIS_RE = re.compile(r"^(\*\*|__)(?P<inner>.+)\1$", re.DOTALL)
 _QUOTES_RE = re.compile(r'\\?"')
 _CURRENCY_RE = re.compile(r"\\\$|[€£¥]")
 _NEG_SPACE_RE = re.compile(r"\\!")
@@ -52,10 +77,10 @@ _SQRT_PAREN_RE = re.compile(r"\\sqrt\s*\(([^()]*)\)")
 _SQRT_BARE_RE = re.compile(r"\\sqrt\s*([0-9a-zA-Z])")
 _FRAC_BARE_RE = re.compile(r"\\frac\s*([0-9a-zA-Z])\s*([0-9a-zA-Z])")
 _FRAC_BARE_NUM_RE = re.compile(r"\\frac\s*([0-9a-zA-Z])\s*(?=\{)")
-_FRAC_BARE_DEN_RE = re.compile(r"\\frac\s*(\{[^{}]*\})\s*([0-9a-zA-Z])")
+_FRAC_BARE_DEN_RE = re.compile(r"\\frac\s*(\{(?:[^{}]|\{[^{}]*\})*\})\s*([0-9a-zA-Z])")
 _TEXT_CMD_RE = re.compile(
     r"\\(?:text|textrm|textnormal|textbf|textit|mathrm|mathbf|mathit|mbox|operatorname|mathsf"
-    r"|boldsymbol|bf|rm)\s*\{([^{}]*)\}"
+    r"|boldsymbol|bf|rm|mathcal|textsf|texttt|emph|underline)\s*\{([^{}]*)\}"
 )
 _EMPTYSET_RE = re.compile(r"\\(?:varnothing|emptyset)(?![a-zA-Z])|\\\{\s*\\\}")
 _DEGREE_RE = re.compile(r"\s*(?:\^\s*\{?\s*\\circ\s*\}?|°|\\circ|\\degree)\s*$")
@@ -169,6 +194,23 @@ _UNIT_ALIASES: dict[str, str] = {
     "sq units": "unit^2",
     "cubic units": "unit^3",
 }
+# Words after a plain number that are a noun or a unit ("12 apples", "10 square units"); words
+# that qualify the value ("or more", "at least") are never a unit.
+_TRAILING_WORDS_RE = re.compile(
+    r"^(?P<value>[+-]?(?:\d+(?:\.\d+)?|\.\d+|\d+/\d+|\\frac\{\d+\}\{\d+\}))\s*"
+    r"(?P<unit>[A-Za-z][A-Za-z]+(?: [A-Za-z]+){0,3})\.?$"
+)
+_NOT_UNIT_WORDS = frozenset(
+    {"or", "and", "more", "less", "than", "least", "most", "so", "about", "fewer", "greater"}
+    | {"approximately", "around", "roughly", "nearly", "almost", "over", "under", "to", "is"}
+)
+_QUALIFIER_RE = re.compile(
+    r"(?<![A-Za-z\\])(?:or (?:more|less|fewer|greater|higher|lower|above|below|so|thereabouts)"
+    r"|at (?:least|most)|more than|less than|fewer than|greater than|no (?:more|less) than"
+    r"|up to|about|approximately|approx|around|roughly|nearly|almost|circa)(?![A-Za-z])"
+    r"|^\s*(?:\\approx|\\sim|\\simeq|≈|~)(?![a-zA-Z])|\\(?:lesssim|gtrsim)(?![a-zA-Z])",
+    re.IGNORECASE,
+)
 # Bare units that are single letters read as variables unless a space separates them.
 _AMBIGUOUS_BARE_UNITS = frozenset({"m", "g", "s", "h", "l", "in", "mi", "min"})
 _BARE_UNIT_RE = re.compile(
@@ -196,6 +238,9 @@ def strip_wrappers(text: str) -> str:
         match = _BOX_RE.match(text)
         if match and _matching_brace(text, match.end() - 1) == len(text) - 1:
             text = text[match.end() : -1].strip()
+        emphasis = _EMPHASIS_RE.match(text)  # markdown **73**
+        if emphasis:
+            text = emphasis.group("inner").strip()
     return text
 
 
@@ -257,12 +302,25 @@ def _take_unit(text: str) -> tuple[str, str | None]:
             return match.group("value").strip(), canonical_unit(
                 unit_text + (match.group("power") or "")
             )
+    match = _TRAILING_WORDS_RE.match(text)
+    if match:
+        words = match.group("unit").lower().split()
+        if not _NOT_UNIT_WORDS.intersection(words) and (len(words) > 1 or len(words[0]) > 2):
+            return match.group("value"), canonical_unit(match.group("unit"))
     return text, None
 
 
 def _rewrite_commands(text: str) -> str:
     """Rewrite LaTeX spellings to one form each (fractions, roots, spacing, text commands)."""
     text = _DOUBLED_COMMAND_RE.sub(r"\\", text)
+    text = _COLOR_RE.sub(" ", text)
+    for pattern, replacement in _NEGATIONS:
+        text = pattern.sub(replacement.replace("\\", "\\\\"), text)
+    text = _TRIG_DEGREES_RE.sub(
+        lambda m: f"\\{m.group(1)}(\\frac{{{m.group(3)} \\pi}}{{180}})", text
+    )
+    text = _BARE_LOG_RE.sub(r"\\ln", text)
+    text = _INVERSE_TRIG_RE.sub(lambda m: f"\\arc{m.group(1) or m.group(2)}", text)
     # Unescaped $ only delimits math ("$125$ miles", "$1$ and $2$"); \$ is a currency.
     text = re.sub(r"(?<!\\)\$", " ", text)
     text = _QUOTES_RE.sub(" ", text)
@@ -308,6 +366,7 @@ def _restore_escapes(text: str) -> str:
 def normalize_answer(text: str) -> NormalizedAnswer:
     """Normalise an answer's text and take its unit off (see the module docstring)."""
     text = _rewrite_commands(strip_wrappers(_restore_escapes(text)))
+    qualifier = _find_qualifier(text)
     value, unit = _take_unit(text)
     value = _unwrap_text_commands(value)
     if unit is None:
@@ -317,4 +376,12 @@ def normalize_answer(text: str) -> NormalizedAnswer:
         value = value.replace(",", "")
     elif _WHOLE_SPACE_NUMBER_RE.match(value):
         value = value.replace(" ", "")
-    return NormalizedAnswer(value, unit)
+    return NormalizedAnswer(value, unit, qualifier)
+
+
+def _find_qualifier(text: str) -> str | None:
+    """Words that keep a numeric answer from committing to its value, if any."""
+    if not any(char.isdigit() or char == "\\" for char in text):
+        return None
+    match = _QUALIFIER_RE.search(_unwrap_text_commands(text))
+    return match.group().strip() if match else None

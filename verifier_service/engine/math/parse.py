@@ -54,7 +54,10 @@ class ParsedAnswer:
         (items: intervals and sets), "empty_set", "matrix" (items row by row; shape),
         "relation" (items: the members; ops: the operators between them), "assignment"
         (name = items[0], e.g. ``x = 4``, ``k \\in [0, 1]``), "alternatives" (a prediction
-        listing options with "or").
+        listing options with "or"), "chain" (``7 = 7``, ``x = 5 + 2 = 7``: items are the linked
+        values, the last one is the answer), "qualified" (a prediction that does not commit to
+        its value: ``42 or more``, ``\\approx 42``; value: the qualifying words), "time" (value:
+        seconds after midnight).
     text: the normalised text of this node; unit: the unit taken off the answer (top only).
     """
 
@@ -108,6 +111,10 @@ class ParsedAnswer:
             return f"{self.name} = {inner}"
         if self.kind == "alternatives":
             return " or ".join(item.describe() for item in self.items)
+        if self.kind == "chain":
+            return " = ".join(item.describe() for item in self.items)
+        if self.kind == "qualified":
+            return f"{self.value} {inner}" if inner else self.text
         return self.text
 
 
@@ -144,6 +151,8 @@ def _parse_cached(text: str, role: Role, config: MathConfig) -> ParsedAnswer | A
         )
     normalized = normalize_answer(text)
     body = normalized.text
+    if normalized.qualifier and role == "prediction":
+        return ParsedAnswer("qualified", body, value=normalized.qualifier)
     try:
         if not body:
             raise AnswerParseError("the answer is empty")
@@ -311,7 +320,18 @@ def _pieces(text: str, separator: re.Pattern[str]) -> list[str]:
     return [part.strip() for part in _split_top_level(text, separator)[::2]]
 
 
+_CHOICE_WITH_TEXT_RE = re.compile(r"^(?:\(([A-Z])\)|([A-Z])[.):])\s+\S")
+# A reference option written "C Cecile": the letter, then the option's capitalised text.
+_REFERENCE_CHOICE_RE = re.compile(r"^([A-Z])\s+[A-Z][a-z]")
+
+
 def _parse_top(text: str, role: Role, config: MathConfig) -> ParsedAnswer:
+    choice = _CHOICE_WITH_TEXT_RE.match(text)
+    if choice:  # "C. x = 42", "(C) 42": the letter with its option's text
+        return ParsedAnswer("choice", text, value=choice.group(1) or choice.group(2))
+    option = _REFERENCE_CHOICE_RE.match(text) if role == "reference" else None
+    if option:
+        return ParsedAnswer("choice", text, value=option.group(1))
     if _is_wordy(text):
         return _text_node(text)
     options = _pieces(text, _OR_RE)
@@ -320,8 +340,17 @@ def _parse_top(text: str, role: Role, config: MathConfig) -> ParsedAnswer:
         if role == "prediction":
             return ParsedAnswer("alternatives", text, items=nodes)
         # A reference may list its solutions with "or": they form one set.
-        return _set_node(text, _flatten_sets(nodes))
+        return solution_set(text, nodes)
     return _parse_list(text, config)
+
+
+def solution_set(text: str, nodes: tuple[ParsedAnswer, ...]) -> ParsedAnswer:
+    """Options joined by "or" as one solution set (``x = -4 or x = 5`` is x ∈ {-4, 5})."""
+    names = {node.name for node in nodes if node.kind == "assignment"}
+    if len(names) == 1 and all(node.kind == "assignment" for node in nodes):
+        values = _flatten_sets(tuple(node.items[0] for node in nodes))
+        return ParsedAnswer("assignment", text, items=(_set_node(text, values),), name=names.pop())
+    return _set_node(text, _flatten_sets(nodes))
 
 
 def _flatten_sets(nodes: tuple[ParsedAnswer, ...]) -> tuple[ParsedAnswer, ...]:
@@ -376,7 +405,10 @@ def _parse_element(text: str, config: MathConfig) -> ParsedAnswer:
         return _parse_relation(text, members, config)
     pieces = _pieces(text, _CUP_RE)
     if len(pieces) > 1:
-        return ParsedAnswer("union", text, items=tuple(_parse_element(p, config) for p in pieces))
+        items = tuple(_parse_element(p, config) for p in pieces)
+        if all(item.kind in ("set", "empty_set") for item in items):
+            return _set_node(text, _flatten_sets(items))  # {1, 3} ∪ {2, 4} is {1, 2, 3, 4}
+        return ParsedAnswer("union", text, items=items)
     return _parse_group(text, config)
 
 
@@ -397,8 +429,8 @@ def _parse_group(text: str, config: MathConfig) -> ParsedAnswer:
         inner = text[1:-1]
         parts = _pieces(inner, re.compile(r"[,;]"))
         if len(parts) == 1:
-            if text[0] == "(" and text[-1] == ")":
-                return _parse_element(inner, config)  # parentheses only group
+            if text[0] + text[-1] in ("()", "[]"):
+                return _parse_element(inner, config)  # (x) and [x] only group
             raise AnswerParseError(f"a bracket around one value: {text!r}")
         nodes = tuple(_parse_element(part, config) for part in parts)
         brackets = text[0] + text[-1]
@@ -439,31 +471,48 @@ def _parse_matrix(text: str, body: str, config: MathConfig) -> ParsedAnswer:
     return ParsedAnswer("matrix", text, items=items, shape=(len(cells), width))
 
 
+def _chain(text: str, sides: list[str], config: MathConfig) -> ParsedAnswer:
+    """One value, or the values of ``a = b = c`` as a chain (the last is the answer)."""
+    if len(sides) == 1:
+        return _parse_element(sides[0], config)
+    links = tuple(_parse_link(side, config) for side in sides[:-1])
+    return ParsedAnswer("chain", text, items=(*links, _parse_element(sides[-1], config)))
+
+
+def _parse_link(text: str, config: MathConfig) -> ParsedAnswer:
+    """A value inside a chain; one that cannot be parsed is kept as text (and so proves
+    nothing: a prediction's chain through it does not hold)."""
+    try:
+        return _parse_element(text, config)
+    except AnswerParseError:
+        return _text_node(text)
+
+
 def _parse_relation(text: str, members: list[str], config: MathConfig) -> ParsedAnswer:
     sides = [member.strip() for member in members[::2]]
     ops = [_OP_NAMES[op] for op in members[1::2]]
     if "~" in ops:
-        # "x ≈ 11": the value is 11; "x = 1/3 ≈ 0.33": the exact value before ≈ is the answer.
+        # "x ≈ 11" does not commit to 11; "x = 1/3 ≈ 0.33": the exact value before ≈ is the answer.
         cut = ops.index("~")
-        if cut == 0 and _is_name(sides[0]):
-            sides, ops = sides[:2], ["="]
-        else:
-            sides, ops = sides[: cut + 1], ops[:cut]
+        if cut == 0 and _is_name(sides[0]) and sides[1].strip():
+            value = _parse_element(sides[1], config)
+            return ParsedAnswer("qualified", text, value="\\approx", items=(value,))
+        sides, ops = sides[: cut + 1], ops[:cut]
         if not ops:
             return _parse_element(sides[0], config)
     if any(not side for side in sides):
         raise AnswerParseError(f"a relation with an empty side: {text!r}")
     if all(op in ("=", "in") for op in ops):
         if _is_name(sides[0]):
-            # "x = 5+5+1 = 11": a derivation ends with its value.
+            # "x = 5+5+1 = 11": a derivation ends with its value, if every link holds.
             return ParsedAnswer(
                 "assignment",
                 text,
-                items=(_parse_element(sides[-1], config),),
+                items=(_chain(text, sides[1:], config),),
                 name=_name_key(sides[0]),
             )
-        if len(sides) > 2:
-            return _parse_element(sides[-1], config)
+        if len(sides) > 2 and all(op == "=" for op in ops):
+            return _chain(text, sides, config)
         if len(sides) == 2 and _is_name(sides[1]) and ops[0] == "=":
             return ParsedAnswer(
                 "assignment",
@@ -527,7 +576,18 @@ _FRACTION_RE = re.compile(
     r"^([+-]?)\s*(?:\\frac\{\s*([+-]?\d+)\s*\}\{\s*([+-]?\d+)\s*\}|(\d+)\s*/\s*(\d+))$"
 )
 _CHOICE_RE = re.compile(r"^\(?([A-Z])\)?$|^\(([A-Za-z])\)$")
-_BASE_NUMERAL_RE = re.compile(r"^\d+_\{?\d+\}?$")
+_BASE_NUMERAL_RE = re.compile(r"^[0-9A-Fa-f]+_\{?\s*\d+\s*\}?$")
+_TIME_RE = re.compile(r"^(\d{1,2}):([0-5]\d)(?::([0-5]\d))?\s*(?:(a|p)\.?\s*m\.?)?$", re.IGNORECASE)
+# "1 1/2", "2 \frac{3}{4}": a whole number and a proper fraction side by side.
+_MIXED_RE = re.compile(
+    r"^([+-]?)\s*(\d+)\s+(?:(\d+)\s*/\s*(\d+)|\\frac\{\s*(\d+)\s*\}\{\s*(\d+)\s*\})$"
+)
+# Two numbers side by side with nothing between them but space ("40 2", "40 \quad 2").
+_JUXTAPOSED_RE = re.compile(r"^[+-]?\s*\d+(?:\.\d+)?\s+\d")
+_SCIENTIFIC_RE = re.compile(
+    r"^([+-]?)\s*(\d*)\.?(\d*)\s*(?:\\times|\\cdot|\*|x)\s*10\s*\^\s*\{?\s*([+-]?\d{1,4})\s*\}?$"
+    r"|^([+-]?)(\d*)\.?(\d*)[eE]([+-]?\d{1,4})$"
+)
 _DECIMAL_IN_TEXT_RE = re.compile(r"(?<![\d.])(\d*)\.(\d+)(?![\d.])")
 
 
@@ -541,7 +601,13 @@ def parse_value(text: str, config: MathConfig = DEFAULT_MATH_CONFIG) -> ParsedAn
     if choice:
         return ParsedAnswer("choice", text, value=(choice.group(1) or choice.group(2)).upper())
     if _BASE_NUMERAL_RE.match(text):
-        return _text_node(text)  # 204_5 is a numeral in base 5, compared as written
+        # 204_5 is a numeral in base 5, compared as written (4210_{7} is 4210_7).
+        return _text_node(re.sub(r"[\s{}]", "", text))
+    time = _TIME_RE.match(text)
+    if time:
+        return _time_node(text, time)
+    if _JUXTAPOSED_RE.match(text) and not _MIXED_RE.match(text):
+        raise AnswerParseError(f"numbers side by side are not one number: {text!r}")
     if _is_wordy(text):
         return _text_node(text)
     try:
@@ -555,8 +621,33 @@ def parse_value(text: str, config: MathConfig = DEFAULT_MATH_CONFIG) -> ParsedAn
     return ParsedAnswer("expression", text, value=expr)
 
 
+def _time_node(text: str, match: re.Match[str]) -> ParsedAnswer:
+    hours, minutes = int(match.group(1)), int(match.group(2))
+    seconds = int(match.group(3) or 0)
+    half = (match.group(4) or "").lower()
+    if half and not 1 <= hours <= 12:
+        raise AnswerParseError(f"{text!r} is not a time")
+    if half:
+        hours = hours % 12 + (12 if half == "p" else 0)
+    if hours > 24:
+        raise AnswerParseError(f"{text!r} is not a time")
+    return ParsedAnswer("time", text, value=sympy.Integer(hours * 3600 + minutes * 60 + seconds))
+
+
 def _parse_number(text: str) -> ParsedAnswer | None:
-    """Integers, decimals and simple fractions, built without any parser."""
+    """Integers, decimals, simple fractions, mixed numbers and scientific notation, built
+    without any parser."""
+    mixed = _MIXED_RE.match(text)
+    if mixed:
+        numerator = int(mixed.group(3) or mixed.group(5))
+        denominator = int(mixed.group(4) or mixed.group(6))
+        if 0 < numerator < denominator:
+            value = int(mixed.group(2)) + sympy.Rational(numerator, denominator)
+            return ParsedAnswer("number", text, value=-value if mixed.group(1) == "-" else value)
+        raise AnswerParseError(f"{text!r} is not a mixed number (the fraction is not proper)")
+    scientific = _SCIENTIFIC_RE.match(text)
+    if scientific:
+        return _scientific(text, scientific)
     match = _INTEGER_RE.match(text)
     if match:
         value = int(match.group(2))
@@ -578,6 +669,21 @@ def _parse_number(text: str) -> ParsedAnswer | None:
         value = sympy.Rational(numerator, denominator)
         return ParsedAnswer("number", text, value=-value if match.group(1) == "-" else value)
     return None
+
+
+def _scientific(text: str, match: re.Match[str]) -> ParsedAnswer | None:
+    """2.31 \\times 10^{-3}: a decimal with its written digits (so its precision is known)."""
+    groups = match.groups()
+    sign, whole, fraction, exponent = groups[:4] if groups[3] is not None else groups[4:]
+    if not whole and not fraction:
+        return None
+    digits = int((whole or "0") + (fraction or ""))
+    places = len(fraction or "") - int(exponent)
+    value = (
+        sympy.Rational(digits, 10**places) if places >= 0 else sympy.Integer(digits * 10**-places)
+    )
+    value = -value if sign == "-" else value
+    return ParsedAnswer("number", text, value=value, places=places if places > 0 else None)
 
 
 def _latex_to_sympy(text: str, config: MathConfig) -> sympy.Expr:
