@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import resource
 import signal
 from collections.abc import Callable
@@ -245,6 +246,9 @@ async def _readable(conn: Connection) -> None:
         await ready
     finally:
         loop.remove_reader(fd)
+        # uvloop leaves a watched fd non-blocking: a message larger than the pipe's buffer
+        # (a 200 KB answer) would then fail half-read, as if the worker had died.
+        os.set_blocking(fd, True)
 
 
 def worker_pids(pool: WorkerPool) -> list[int]:
