@@ -147,7 +147,8 @@ class Grader:
             deadline_s or self.settings.default_deadline_s, self.settings.max_deadline_s
         )
         try:
-            with request_scope(deadline_s=deadline_s, priority=priority):
+            fair = self.settings.scheduling == "fair"
+            with request_scope(deadline_s=deadline_s, priority=priority, fair=fair):
                 yield
         finally:
             self._admitted -= items

@@ -45,10 +45,13 @@ _NO_SCOPE = RequestScope(flow=0, priority=0, deadline=float("inf"), deadline_s=f
 
 
 @contextmanager
-def request_scope(*, deadline_s: float, priority: int = 0) -> Iterator[RequestScope]:
-    """Serve the code inside as one request: a new flow with this priority and deadline."""
+def request_scope(
+    *, deadline_s: float, priority: int = 0, fair: bool = True
+) -> Iterator[RequestScope]:
+    """Serve the code inside as one request: a new flow with this priority and deadline
+    (``fair=False``: every request in one flow, first come first served)."""
     deadline = _now() + deadline_s
-    scope = RequestScope(next(_FLOW_IDS), priority, deadline, deadline_s)
+    scope = RequestScope(next(_FLOW_IDS) if fair else 0, priority, deadline, deadline_s)
     token = _SCOPE.set(scope)
     try:
         yield scope

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     max_deadline_s: float = Field(
         3600.0, gt=0, description="The longest deadline a request may ask for."
     )
+    scheduling: Literal["fair", "fifo"] = Field(
+        "fair",
+        description="fair: items of concurrent requests take turns for the workers, by "
+        "priority; fifo: first come, first served (the order before 2.0.0, for comparison).",
+    )
     max_items: int = Field(8192, ge=1, description="Items per request.")
     max_item_bytes: int = Field(
         256 * 1024, ge=1024, description="Bytes per text field of an item (response, reference)."

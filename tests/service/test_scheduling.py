@@ -78,3 +78,14 @@ def test_request_scope_gives_each_request_a_flow_and_its_deadline() -> None:
     assert first.flow != second.flow and first.priority == 1
     assert first.deadline_s == 5
     assert outside.deadline == float("inf")
+
+
+def test_request_scope_fifo_puts_every_request_in_one_flow() -> None:
+    async def scenario() -> set[int]:
+        flows = set()
+        for _ in range(3):
+            with request_scope(deadline_s=5, fair=False) as scope:
+                flows.add(scope.flow)
+        return flows
+
+    assert asyncio.run(scenario()) == {0}
