@@ -40,6 +40,7 @@ V = TypeVar("V")
 ENTRY_OVERHEAD = 200
 _OBJECT = 56  # a small Python object's header and slots
 _MAX_DEPTH = 12
+_SYMPY_NODE = 160
 
 
 def text_key(*parts: object) -> bytes:
@@ -77,7 +78,9 @@ def approx_size(value: object, _depth: int = 0) -> int:
         return _OBJECT + sum(approx_size(a, _depth + 1) for a in value.args)
     args = getattr(value, "args", None)  # a sympy expression: its tree
     if isinstance(args, tuple):
-        return _OBJECT + sum(approx_size(a, _depth + 1) for a in args)
+        # Each node also holds its hash and a dict of derived assumptions (measured).
+        own = sys.getsizeof(value) + _SYMPY_NODE
+        return own + sum(approx_size(a, _depth + 1) for a in args)
     return sys.getsizeof(value)
 
 

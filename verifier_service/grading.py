@@ -83,6 +83,7 @@ class _Shared:
 
     future: asyncio.Future[MathResult | _CachedError]
     waiters: int = 0
+    abandoned: bool = False  # cancelled, not yet finished: a newcomer starts afresh
 
 
 @dataclass
@@ -185,10 +186,10 @@ class Grader:
         self, key: bytes, answer: str, reference: str, config: MathConfig
     ) -> MathResult | _CachedError:
         shared = self._in_flight.get(key)
-        if shared is None:
+        if shared is None or shared.abandoned:
             future = asyncio.ensure_future(self._grade_in_worker(key, answer, reference, config))
             shared = self._in_flight[key] = _Shared(future)
-            future.add_done_callback(lambda _: self._in_flight.pop(key, None))
+            future.add_done_callback(lambda done: self._forget(key, done))
         shared.waiters += 1
         try:
             # Shielded: one item giving up must not cancel the grading others wait for...
@@ -196,7 +197,13 @@ class Grader:
         finally:
             shared.waiters -= 1
             if not shared.waiters and not shared.future.done():
+                shared.abandoned = True
                 shared.future.cancel()  # ...but when no one waits, the work stops
+
+    def _forget(self, key: bytes, done: asyncio.Future[MathResult | _CachedError]) -> None:
+        shared = self._in_flight.get(key)
+        if shared is not None and shared.future is done:  # not a newer grading of the key
+            del self._in_flight[key]
 
     async def _grade_in_worker(
         self, key: bytes, answer: str, reference: str, config: MathConfig

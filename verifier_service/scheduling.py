@@ -49,9 +49,12 @@ def request_scope(
     *, deadline_s: float, priority: int = 0, fair: bool = True
 ) -> Iterator[RequestScope]:
     """Serve the code inside as one request: a new flow with this priority and deadline
-    (``fair=False``: every request in one flow, first come first served)."""
+    (``fair=False``: every request in one flow, priorities ignored: first come first served)."""
     deadline = _now() + deadline_s
-    scope = RequestScope(next(_FLOW_IDS) if fair else 0, priority, deadline, deadline_s)
+    if fair:
+        scope = RequestScope(next(_FLOW_IDS), priority, deadline, deadline_s)
+    else:
+        scope = RequestScope(0, 0, deadline, deadline_s)
     token = _SCOPE.set(scope)
     try:
         yield scope

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from verifier_service.app import create_app
 from verifier_service.grading import Grader
+from verifier_service.metrics import Metrics
 from verifier_service.scheduling import request_scope
 from verifier_service.settings import Settings
 from verifier_service.workers import WorkerPool
@@ -115,3 +116,26 @@ def test_workers_serve_a_small_request_between_the_items_of_a_large_one() -> Non
     finished = asyncio.run(scenario())
     # First come, first served would finish it last (9th); in turn it is 2nd or 3rd.
     assert finished.index("small") <= 2, finished
+
+
+def test_item_arriving_as_an_abandoned_grading_stops_is_graded_afresh() -> None:
+    async def scenario() -> bool:
+        pool = WorkerPool(workers=1, memory_mb=512)
+        await pool.start()
+        try:
+            grader = Grader(_settings(), pool, Metrics())
+            config = grader.math_config(None)
+            busy = asyncio.create_task(pool.call(_nap, 0.3, timeout=10))
+            await asyncio.sleep(0.05)
+            gone = asyncio.create_task(grader.grade_math("\\boxed{3}", "3", config))
+            await asyncio.sleep(0.05)  # it waits for the busy worker
+            gone.cancel()  # its deadline: the grading it alone waited for is cancelled...
+            await asyncio.sleep(0)
+            # ...and the same answer arrives before that cancellation has run.
+            result = await grader.grade_math("\\boxed{3}", "3", config)
+            await busy
+            return result.correct
+        finally:
+            pool.close()
+
+    assert asyncio.run(scenario()) is True

@@ -80,12 +80,12 @@ def test_request_scope_gives_each_request_a_flow_and_its_deadline() -> None:
     assert outside.deadline == float("inf")
 
 
-def test_request_scope_fifo_puts_every_request_in_one_flow() -> None:
-    async def scenario() -> set[int]:
+def test_request_scope_fifo_puts_every_request_in_one_flow_of_one_priority() -> None:
+    async def scenario() -> set[tuple[int, int]]:
         flows = set()
         for _ in range(3):
-            with request_scope(deadline_s=5, fair=False) as scope:
-                flows.add(scope.flow)
+            with request_scope(deadline_s=5, priority=1, fair=False) as scope:
+                flows.add((scope.flow, scope.priority))
         return flows
 
-    assert asyncio.run(scenario()) == {0}
+    assert asyncio.run(scenario()) == {(0, 0)}
