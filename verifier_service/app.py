@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from verifier_service import __version__
+from verifier_service.audit import REQUEST_AUDIT_RATE, Auditor
 from verifier_service.auth import ApiKeys
 from verifier_service.backends import (
     build_judge_backend,
@@ -123,14 +125,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         judge = build_judge_backend(settings)
         sandbox = None
+        auditor = None
         try:
             await pool.start()
             await start_judge_backend(judge)
             sandbox = await start_sandbox(settings)
-            app.state.grader = Grader(settings, pool, metrics, judge, sandbox)
-            metrics.caches.source = app.state.grader.cache_stats
+            grader = Grader(settings, pool, metrics, judge, sandbox)
+            metrics.caches.source = grader.cache_stats
+            auditor = Auditor(
+                settings,
+                metrics,
+                judge=None if judge is None else partial(grader.judge, mode="judge"),
+                sandbox=sandbox,
+            )
+            await auditor.start()
+            grader.auditor = app.state.auditor = auditor
+            app.state.grader = grader
             yield
         finally:
+            if auditor is not None:
+                await auditor.close()
             # In-flight requests have finished (uvicorn drains them first); now the workers,
             # the judge's connections and every sandbox container go.
             pool.close()
@@ -216,8 +230,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    @app.get("/v1/audit", dependencies=authed)
+    async def audit(request: Request) -> dict[str, Any]:
+        """The online audit so far: agreements, disagreements, estimated error rates."""
+        auditor: Auditor = request.app.state.auditor
+        return auditor.report()
+
     @app.post("/v1/math/verify", dependencies=authed)
     async def math_verify(body: MathVerifyRequest, grader: GraderDep) -> MathVerifyResponse:
+        REQUEST_AUDIT_RATE.set(body.audit_rate)
         with _admitted(grader, settings, len(body.items), body):
             config = grader.math_config(body.options.last_number_fallback)
 
@@ -244,6 +265,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/v1/rewards", dependencies=authed)
     async def rewards(body: RewardsRequest, grader: GraderDep) -> RewardsResponse:
+        REQUEST_AUDIT_RATE.set(body.audit_rate)
         with _admitted(grader, settings, len(body.items), body):
             config = grader.math_config(body.options.last_number_fallback)
             results = await grader.rewards(
@@ -257,6 +279,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/v1/code/run", dependencies=authed)
     async def code_run(body: CodeRunRequest, grader: GraderDep) -> CodeRunResponse:
+        REQUEST_AUDIT_RATE.set(body.audit_rate)
         with _admitted(grader, settings, len(body.items), body):
 
             async def one(item: CodeItem) -> CodeRunResult:

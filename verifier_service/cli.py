@@ -1,4 +1,4 @@
-"""The command line: ``verifier serve``, ``grade``, ``eval``, ``filter`` and ``check``."""
+"""The command line: ``verifier serve | grade | eval | filter | check | audit``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from rich.table import Table
 
 from verifier_service.check import add_check_parser, run_check
 from verifier_service.errors import VerifierError
+from verifier_service.rollout_audit import add_audit_parser, run_audit
 from verifier_service.settings import Settings
 
 _BATCH = 256
@@ -79,12 +80,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_grading_arguments(sift)
 
     add_check_parser(commands)
+    add_audit_parser(commands)
 
     args = parser.parse_args(argv)
     if args.command == "serve":
         return _serve(args.host, args.port)
     if args.command == "check":
         return run_check(args)
+    if args.command == "audit":
+        return run_audit(args)
     if args.command == "eval":
         return _eval(args)
     if args.command == "filter":

@@ -37,7 +37,8 @@ from verifier_service.schemas import (
 
 KINDS = ("math", "code", "language", "judge")
 VERDICTS = ("AC", "WA", "TLE", "MLE", "OLE", "RE", "CE", "SE")
-_META_FIELDS = ("kind", "id", "note", "expect")
+# "audit": what the online audit saw, on lines it wrote (docs/audit.md); kept, not checked.
+_META_FIELDS = ("kind", "id", "note", "expect", "audit")
 # --update writes a language score as a band this wide each side, so a tiny change of the
 # language model does not flip the case.
 _SCORE_BAND = 0.05

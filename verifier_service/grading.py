@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from sandbox import Program, RunResult, Sandbox, Verdict
+from verifier_service.audit import Auditor
 from verifier_service.cache import BytesLRU, CacheStats, text_key
 from verifier_service.engine.code import (
     Scoring,
@@ -107,8 +108,10 @@ class Grader:
         metrics: Metrics,
         judge: JudgeBackend | None = None,
         sandbox: Sandbox | None = None,
+        auditor: Auditor | None = None,
     ) -> None:
         self.settings = settings
+        self.auditor = auditor
         self.sandbox = sandbox
         self.pool = pool
         self.metrics = metrics
@@ -162,7 +165,9 @@ class Grader:
             last_number_fallback = self.settings.last_number_fallback
         return MathConfig(last_number_fallback=last_number_fallback)
 
-    async def grade_math(self, response: str, reference: str, config: MathConfig) -> MathResult:
+    async def grade_math(
+        self, response: str, reference: str, config: MathConfig, *, question: str = ""
+    ) -> MathResult:
         """Grade one response; raises VerifierError for what cannot be graded."""
         self.check_size("response", response)
         self.check_size("reference", reference)
@@ -170,17 +175,23 @@ class Grader:
             response, last_number_fallback=config.last_number_fallback
         )
         if extraction.answer is None:
-            return MathResult(False, None, extraction.reason, "no_answer")
-        key = text_key(extraction.answer, reference, config)
-        outcome = self.cache.get(key)
-        self.metrics.cache_lookups.labels("miss" if outcome is None else "hit").inc()
-        if outcome is None:
-            outcome = await self.before_deadline(
-                self._grade_shared(key, extraction.answer, reference, config)
+            result = MathResult(False, None, extraction.reason, "no_answer")
+        else:
+            key = text_key(extraction.answer, reference, config)
+            outcome = self.cache.get(key)
+            self.metrics.cache_lookups.labels("miss" if outcome is None else "hit").inc()
+            if outcome is None:
+                outcome = await self.before_deadline(
+                    self._grade_shared(key, extraction.answer, reference, config)
+                )
+            if isinstance(outcome, _CachedError):
+                raise outcome.error_type(outcome.message)
+            result = replace(outcome, extracted=extraction.answer)
+        if self.auditor is not None:
+            self.auditor.offer_math(
+                question=question, response=response, reference=reference, result=result
             )
-        if isinstance(outcome, _CachedError):
-            raise outcome.error_type(outcome.message)
-        return replace(outcome, extracted=extraction.answer)
+        return result
 
     async def _grade_shared(
         self, key: bytes, answer: str, reference: str, config: MathConfig
@@ -297,6 +308,21 @@ class Grader:
         self.metrics.code_verdicts.labels(str(result.verdict)).inc()
         if result.verdict is Verdict.SE:
             raise SandboxError(f"the sandbox failed: {result.reason}")
+        if self.auditor is not None:
+            self.auditor.offer_code(
+                program=Program(language, code),
+                tests=sandbox_tests,
+                limits=sandbox_limits,
+                stop_on_first_failure=stop_on_first_failure,
+                result=result,
+                wire={
+                    "language": language,
+                    "code": code,
+                    "tests": [t.model_dump(exclude_unset=True) for t in tests],
+                    "limits": limits.model_dump(),
+                    "stop_on_first_failure": stop_on_first_failure,
+                },
+            )
         return CodeOutcome(result, code, reason)
 
     # --- judge -----------------------------------------------------------------------------
@@ -381,7 +407,9 @@ class Grader:
             if item.task in ("math", "judge") and reference is None:
                 raise InvalidInputError(f"task {item.task!r} needs a 'reference'")
             if item.task == "math" and reference is not None:
-                result = await self.grade_math(item.response, reference, config)
+                result = await self.grade_math(
+                    item.response, reference, config, question=item.prompt
+                )
                 self._count_outcome("math", result.correct)
                 scored.components["accuracy"] = 1.0 if result.correct else 0.0
                 scored.details["accuracy"] = {

@@ -94,6 +94,38 @@ class Metrics:
             "Items answered with a 'timeout' error because their request's deadline passed.",
             registry=self.registry,
         )
+        self.audit_sampled = Counter(
+            "verifier_audit_sampled",
+            "Graded items sampled for the audit, by component.",
+            ["component"],
+            registry=self.registry,
+        )
+        self.audit_dropped = Counter(
+            "verifier_audit_dropped",
+            "Sampled items dropped because the audit queue was full, by component.",
+            ["component"],
+            registry=self.registry,
+        )
+        self.audit_comparisons = Counter(
+            "verifier_audit_comparisons",
+            "Audited items by component, second verifier, deciding rule and outcome (agree, "
+            "rules_reject_judge_accepts, rules_accept_math_verify_rejects, ...).",
+            ["component", "second", "rule", "outcome"],
+            registry=self.registry,
+        )
+        self.audit_errors = Counter(
+            "verifier_audit_errors",
+            "Audits whose second verifier failed (timeout, crash, judge error), by kind.",
+            ["component", "kind"],
+            registry=self.registry,
+        )
+        self.audit_estimated_rate = Gauge(
+            "verifier_audit_estimated_rate",
+            "Estimated share of wrong rewards (false_negative: of rejected items; "
+            "false_positive: of accepted items), from the audit's second opinions.",
+            ["component", "kind"],
+            registry=self.registry,
+        )
         self.caches = _CacheCollector()
         self.registry.register(self.caches)
         # process_resident_memory_bytes and friends, of the service process

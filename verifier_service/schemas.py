@@ -6,7 +6,7 @@ the item's ``error`` and never fail the batch; only a request whose shape is wro
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,6 +18,19 @@ TaskName = Literal["math", "code", "judge", "none"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# A request may ask for its own share of items to be audited (docs/audit.md).
+AuditRate = Annotated[
+    float | None,
+    Field(
+        None,
+        ge=0,
+        le=1,
+        description="Share of this request's items graded again by the audit (overrides "
+        "VERIFIER_AUDIT_RATE); the audit never changes a result.",
+    ),
+]
 
 
 class BatchRequest(_Model):
@@ -63,6 +76,7 @@ class MathItem(_Model):
 class MathVerifyRequest(BatchRequest):
     items: list[MathItem]
     options: MathOptions = Field(default_factory=MathOptions)
+    audit_rate: AuditRate = None
 
 
 class MathVerifyResult(_Model):
@@ -112,6 +126,7 @@ class CodeItem(_Model):
 
 class CodeRunRequest(BatchRequest):
     items: list[CodeItem]
+    audit_rate: AuditRate = None
 
 
 class CodeTestResult(_Model):
@@ -170,6 +185,7 @@ class RewardsRequest(BatchRequest):
         description="binary: 1 when every test passes (stops at the first failure); "
         "fraction: the share of tests passed.",
     )
+    audit_rate: AuditRate = None
 
 
 class RewardResult(_Model):

@@ -142,6 +142,33 @@ class Settings(BaseSettings):
     judge_device: str = Field("auto", description="local: auto, cpu, cuda, cuda:1, ...")
     judge_batch_size: int = Field(8, ge=1, description="local: prompts generated together.")
 
+    # --- the online audit (docs/audit.md) ---
+    audit_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of graded math and code items graded again by a second verifier, "
+        "off the hot path; 0: off.",
+    )
+    audit_allow_request_rate: bool = Field(
+        True, description="Honour a request's own 'audit_rate' (0 to 1) over audit_rate."
+    )
+    audit_seed: int | None = Field(None, description="Seed of the audit's sampling (tests).")
+    audit_queue_size: int = Field(
+        1000, ge=1, description="Sampled items waiting for the audit; past it samples are dropped."
+    )
+    audit_concurrency: int = Field(1, ge=1, description="Items audited at once.")
+    audit_timeout_s: float = Field(
+        30.0, gt=0, description="Wall-clock budget of one audited item (second grader + judge)."
+    )
+    audit_log: Path | None = Field(
+        None, description="JSONL file of disagreements (golden format), rotated by size."
+    )
+    audit_log_max_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Size at which the disagreement log rotates."
+    )
+    audit_log_backups: int = Field(3, ge=0, description="Rotated disagreement logs kept.")
+
     @field_validator("api_keys")
     @classmethod
     def _no_blank_keys(cls, value: str) -> str:
