@@ -375,16 +375,12 @@ def test_client_sends_a_deadline_inside_its_timeout_and_its_priority() -> None:
 def test_client_gets_graded_items_back_when_the_service_deadline_passes() -> None:
     # The client's timeout becomes the service's deadline: what is graded comes back and only
     # the rest fails with 'timeout', instead of the whole chunk timing out on the client.
-    items = [
-        RewardItem(
-            id=str(n),
-            response=f"\\boxed{{\\frac{{{n}}}{{{n + 7}}}+\\sqrt{{{n + 2}}}}}",
-            reference="1",
-        )
-        for n in range(3000)
+    items = [  # distinct polynomials that take the one worker milliseconds each to compare
+        RewardItem(id=str(n), response=f"\\boxed{{(x+{n})^{{5}}(y-{n})^{{3}}}}", reference="x")
+        for n in range(800)
     ]
     with _serve(create_app(Settings(workers=1, sandbox_backend="none"))) as url:
-        config = RewardClientConfig([url], timeout_s=4, chunk_size=3000, retries=0)
+        config = RewardClientConfig([url], timeout_s=10, chunk_size=800, retries=0)
         with RewardClient(config) as client:
             outcomes = client.score(items)
     failed = [o for o in outcomes if o.error is not None]
