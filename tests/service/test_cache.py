@@ -17,6 +17,7 @@ from verifier_service.cache import (
 )
 from verifier_service.engine.math import MathResult, parse_answer
 from verifier_service.engine.math.parse import PARSE_CACHE
+from verifier_service.settings import Settings
 
 KB = 1024
 
@@ -111,3 +112,11 @@ def test_set_cache_budget_applies_to_the_named_caches() -> None:
         assert "parsed_answers" in {s.name for s in cache_stats()}
     finally:
         set_cache_budget(old)
+
+
+def test_settings_refuse_the_old_entry_count_with_what_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VERIFIER_CACHE_SIZE", "100000")
+    with pytest.raises(ValueError, match="VERIFIER_CACHE_BYTES"):
+        Settings()
