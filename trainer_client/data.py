@@ -22,7 +22,7 @@ from typing import Any
 
 from trainer_client.client import RewardItem
 
-TASKS = ("math", "code", "judge", "none")
+TASKS = ("math", "code", "judge", "general", "none")
 _FIELDS = {"id", "prompt", "task", "reference", "tests", "language", "target_language"}
 
 

@@ -25,7 +25,9 @@ from verifier_service.backends import (
     start_sandbox,
 )
 from verifier_service.engine.judge import JudgeItem
+from verifier_service.engine.language import Scope
 from verifier_service.errors import ServiceOverloadedError, VerifierError
+from verifier_service.general import GeneralRewards, batch_report
 from verifier_service.grading import Grader
 from verifier_service.metrics import Metrics
 from verifier_service.middleware import (
@@ -35,6 +37,7 @@ from verifier_service.middleware import (
     RequestLogMiddleware,
 )
 from verifier_service.openrlhf import openrlhf_response, reward_items
+from verifier_service.preference_api import router as preference_router
 from verifier_service.schemas import (
     BatchRequest,
     CodeItem,
@@ -62,6 +65,7 @@ from verifier_service.schemas import (
 )
 from verifier_service.settings import Settings
 from verifier_service.version import versions
+from verifier_service.wire import SafeJSONResponse, UnicodeCheckedRoute
 from verifier_service.workers import WorkerPool
 
 
@@ -124,13 +128,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             cache_bytes=settings.worker_cache_bytes,
         )
         judge = build_judge_backend(settings)
+        general = GeneralRewards.from_settings(settings, judge, metrics)
         sandbox = None
         auditor = None
         try:
             await pool.start()
             await start_judge_backend(judge)
+            await general.load()
             sandbox = await start_sandbox(settings)
-            grader = Grader(settings, pool, metrics, judge, sandbox)
+            grader = Grader(settings, pool, metrics, judge, sandbox, general=general)
             metrics.caches.source = grader.cache_stats
             auditor = Auditor(
                 settings,
@@ -143,6 +149,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.grader = grader
             yield
         finally:
+            await general.aclose()
             if auditor is not None:
                 await auditor.close()
             # In-flight requests have finished (uvicorn drains them first); now the workers,
@@ -158,7 +165,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Rule-based rewards for RL on language models: math, format, OpenRLHF.",
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
     )
+    app.router.route_class = UnicodeCheckedRoute
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.api_keys = ApiKeys(settings.api_keys, settings.api_keys_file)
@@ -183,7 +192,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _readable_422(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}" for error in exc.errors()
+            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
+            + (f" ({error['ctx']['error']})" if error["type"] == "json_invalid" else "")
+            for error in exc.errors()
         ]
         # The offending input is left out: it may be raw bytes (not JSON) or very large.
         detail = [{k: v for k, v in e.items() if k != "input"} for e in exc.errors()]
@@ -218,6 +229,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             },
             judge=judge,
             sandbox=sandbox,
+            general=grader.general.status() if grader.general is not None else {},
         )
         return JSONResponse(status_code=200 if ready else 503, content=body.model_dump())
 
@@ -275,7 +287,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 config=config,
                 code_scoring=body.code_scoring,
             )
-            return RewardsResponse(results=results)
+            report = batch_report([result.details for result in results])
+            return RewardsResponse(results=results, general=report)
 
     @app.post("/v1/code/run", dependencies=authed)
     async def code_run(body: CodeRunRequest, grader: GraderDep) -> CodeRunResponse:
@@ -330,7 +343,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
             async def one(text: str, target: str) -> LanguageResultModel:
                 try:
-                    result = await grader.score_language(text, target, reasoning_only=False)
+                    result = await grader.score_language(text, target, scope=Scope(body.scope))
                 except VerifierError as exc:
                     grader.count_error("language", exc)
                     return LanguageResultModel(error=ItemError(**exc.as_dict()))
@@ -375,6 +388,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         error=ItemError(**verdict.error.as_dict()) if verdict.error else None,
                     )
             return JudgeResponse(results=[r for r in results if r is not None])
+
+    app.include_router(preference_router, dependencies=authed)
 
     @app.post("/get_reward", dependencies=authed)
     async def get_reward(body: OpenRLHFRequest, grader: GraderDep) -> OpenRLHFResponse:

@@ -77,6 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sift.add_argument(
         "--allow-code-in-reasoning", action="store_true", help="keep code blocks inside <think>"
     )
+    sift.add_argument(
+        "--best-of-n",
+        action="store_true",
+        help="general data: keep the best answer per prompt (JSONL: prompt, response, optional "
+        "prompt_id), chosen by the service's /v1/preference; needs --url",
+    )
     _add_grading_arguments(sift)
 
     add_check_parser(commands)
@@ -372,6 +378,8 @@ def _filter(args: argparse.Namespace) -> int:
     if not args.input.is_file():
         console.print(f"[red]{args.input}: no such file")
         return 2
+    if args.best_of_n:
+        return _best_of_n(args, console)
     given = {
         "target_language": args.target_language,
         "min_language_score": args.min_language_score,
@@ -398,10 +406,7 @@ def _filter(args: argparse.Namespace) -> int:
             )
 
     with contextlib.ExitStack() as files:
-        kept = files.enter_context(args.output.open("w", encoding="utf-8"))
-        dropped = None
-        if args.dropped is not None:
-            dropped = files.enter_context(args.dropped.open("w", encoding="utf-8"))
+        kept, dropped = _open_outputs(args, files)
         try:
             with _progress_hook(console) as hook:
                 report = asyncio.run(run(hook, kept, dropped))
@@ -411,6 +416,52 @@ def _filter(args: argparse.Namespace) -> int:
     evaluation.print_invalid_lines(console, report.invalid)
     console.print(filtering.report_table(report))
     return 0 if report.lines > len(report.invalid) else 1
+
+
+def _open_outputs(args: argparse.Namespace, files: contextlib.ExitStack) -> tuple[Any, Any]:
+    """The kept-lines file, and the dropped-lines file when ``--dropped`` names one."""
+    kept = files.enter_context(args.output.open("w", encoding="utf-8"))
+    if args.dropped is None:
+        return kept, None
+    return kept, files.enter_context(args.dropped.open("w", encoding="utf-8"))
+
+
+def _best_of_n(args: argparse.Namespace, console: Console) -> int:
+    import os
+
+    from verifier_service import best_of_n, evaluation
+
+    if not args.url:
+        console.print("[red]--best-of-n compares answers through a service: give --url")
+        return 2
+    key = args.api_key or os.environ.get("VERIFIER_API_KEY")
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+
+    async def run(kept: Any, dropped: Any) -> best_of_n.BestOfNReport:
+        async with httpx.AsyncClient(base_url=args.url, headers=headers, timeout=600) as client:
+
+            async def compare(pairs: list[tuple[str, str, str]]) -> list[dict[str, Any]]:
+                items = [{"prompt": p, "responses": [a, b]} for p, a, b in pairs]
+                reply = await client.post("/v1/preference", json={"items": items})
+                reply.raise_for_status()
+                results: list[dict[str, Any]] = reply.json()["results"]
+                return results
+
+            return await best_of_n.best_of_n_file(args.input, kept, dropped, compare)
+
+    with contextlib.ExitStack() as files:
+        kept, dropped = _open_outputs(args, files)
+        try:
+            report = asyncio.run(run(kept, dropped))
+        except httpx.HTTPError as exc:
+            console.print(f"[red]the service at {args.url} failed: {exc}")
+            return 1
+    evaluation.print_invalid_lines(console, report.invalid)
+    console.print(
+        f"best-of-n: {report.lines} lines, {report.prompts} prompts, kept {report.kept}, "
+        f"{report.comparisons} comparisons"
+    )
+    return 0 if report.prompts else 1
 
 
 @contextlib.contextmanager

@@ -37,7 +37,12 @@ from verifier_service.engine.judge import (
     VerdictCache,
     cascade_items,
 )
-from verifier_service.engine.language import LanguageOptions, LanguageResult, language_consistency
+from verifier_service.engine.language import (
+    LanguageOptions,
+    LanguageResult,
+    Scope,
+    language_consistency,
+)
 from verifier_service.engine.math import MathConfig, MathResult, extract_final_answer, grade_answer
 from verifier_service.errors import (
     DeadlineExceededError,
@@ -49,6 +54,7 @@ from verifier_service.errors import (
     ServiceOverloadedError,
     VerifierError,
 )
+from verifier_service.general import GeneralInput, GeneralRewards
 from verifier_service.metrics import Metrics
 from verifier_service.scheduling import current_scope, request_scope
 from verifier_service.schemas import CodeLimits, CodeTest, ItemError, RewardItem, RewardResult
@@ -57,7 +63,6 @@ from verifier_service.workers import WorkerPool
 
 # Errors that the same input will raise again: cached like results. A crashed worker is not.
 _CACHEABLE_ERRORS = {"invalid_reference", "timeout", "resource_limit"}
-_WHOLE_TEXT = LanguageOptions(reasoning_only=False)
 T = TypeVar("T")
 
 
@@ -109,9 +114,11 @@ class Grader:
         judge: JudgeBackend | None = None,
         sandbox: Sandbox | None = None,
         auditor: Auditor | None = None,
+        general: GeneralRewards | None = None,
     ) -> None:
         self.settings = settings
         self.auditor = auditor
+        self.general = general
         self.sandbox = sandbox
         self.pool = pool
         self.metrics = metrics
@@ -241,11 +248,11 @@ class Grader:
     # --- language --------------------------------------------------------------------------
 
     async def score_language(
-        self, text: str, target: str, *, reasoning_only: bool = True
+        self, text: str, target: str, *, scope: Scope = Scope.REASONING
     ) -> LanguageResult:
         """Language consistency of ``text``; raises VerifierError (e.g. unknown target)."""
         self.check_size("text", text)
-        options = LanguageOptions() if reasoning_only else _WHOLE_TEXT
+        options = LanguageOptions(scope=scope)
         return await self.before_deadline(
             self._in_worker(
                 "language",
@@ -390,6 +397,9 @@ class Grader:
             )
         )
         await self._judge_components([s for s in scored if s.item.task == "judge" and not s.error])
+        await self._general_components(
+            [s for s in scored if s.item.task == "general" and not s.error]
+        )
         return [self._finish(s, DEFAULT_WEIGHTS if weights is None else weights) for s in scored]
 
     async def _rule_components(
@@ -488,6 +498,30 @@ class Grader:
             # An unparseable verdict counts as incorrect (its code stays in the details).
             self._count_outcome("judge", verdict.correct)
             entry.components["accuracy"] = 1.0 if verdict.correct else 0.0
+
+    async def _general_components(self, scored: list[_Scored]) -> None:
+        if not scored:
+            return
+        if self.general is None:
+            for entry in scored:
+                entry.error = JudgeNotConfiguredError("general rewards are off on this server")
+            return
+        inputs = [
+            GeneralInput(s.item.prompt, s.item.response, FormatStyle(s.details["format"]["style"]))
+            for s in scored
+        ]
+        started = time.perf_counter()
+        try:
+            outcomes = await self.before_deadline(self.general.score(inputs))
+        except VerifierError as exc:  # the deadline passed
+            for entry in scored:
+                entry.error = exc
+            return
+        self.metrics.grading_seconds.labels("general").observe(time.perf_counter() - started)
+        for entry, outcome in zip(scored, outcomes, strict=True):
+            entry.components.update(outcome.components)
+            entry.details.update(outcome.details)
+            entry.error = outcome.error
 
     def _finish(self, scored: _Scored, weights: Mapping[str, float]) -> RewardResult:
         item = scored.item

@@ -4,7 +4,7 @@ OpenRLHF (``--remote_rm_url``) posts ``{"query": [...], "prompts": [...], "label
 where each query is prompt + response, and reads ``{"rewards", "scores", "extra_logs"}``. A
 label is a math reference, or a JSON object with a ``task`` for the other kinds of item:
 ``{"task": "code", "language": "python", "tests": [...]}``, ``{"task": "judge", "reference":
-"…"}``, optionally with ``target_language``.
+"…"}``, ``{"task": "general"}``, optionally with ``target_language``.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def _task_spec(label: str) -> dict[str, Any] | None:
 def openrlhf_response(
     results: list[RewardResult | InvalidInputError],
 ) -> OpenRLHFResponse:
-    """rewards: the weighted sum; scores: accuracy alone; extra_logs: every component."""
+    """rewards: the weighted sum; scores: accuracy (else the reward); extra_logs: components."""
     rewards: list[float | None] = []
     scores: list[float | None] = []
     logs: dict[str, list[float | None]] = {name: [] for name in _LOGGED}
@@ -77,7 +77,8 @@ def openrlhf_response(
         if isinstance(result, InvalidInputError):
             result = RewardResult(error=ItemError(**result.as_dict()))
         rewards.append(result.reward)
-        scores.append(result.components.get("accuracy"))
+        # Items without accuracy (general, none) score their reward: OpenRLHF needs a number.
+        scores.append(result.components.get("accuracy", result.reward))
         for name in _LOGGED:
             logs[name].append(result.components.get(name))
         errors.append(result.error)

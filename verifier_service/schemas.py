@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from verifier_service.version import GRADER_VERSION
 
 FormatStyleName = Literal["r1_zero", "think", "think_open"]
-TaskName = Literal["math", "code", "judge", "none"]
+TaskName = Literal["math", "code", "judge", "general", "none"]
 
 
 class _Model(BaseModel):
@@ -121,7 +121,11 @@ class CodeItem(_Model):
     )
     tests: list[CodeTest]
     limits: CodeLimits = Field(default_factory=CodeLimits)
-    stop_on_first_failure: bool = False
+    stop_on_first_failure: bool = Field(
+        True,
+        description="Stop at the first failing test (its verdict decides); false runs them all "
+        "(within the item's wall budget, see docs/sandbox.md).",
+    )
 
 
 class CodeRunRequest(BatchRequest):
@@ -199,6 +203,11 @@ class RewardResult(_Model):
 class RewardsResponse(_Model):
     results: list[RewardResult]
     grader_version: str = GRADER_VERSION
+    general: dict[str, Any] | None = Field(
+        None,
+        description="For a batch with general items: how helpfulness went with summary length "
+        "(items, mean_chars, correlation, slope_per_1k_chars).",
+    )
 
 
 # --- /get_reward (OpenRLHF's remote reward protocol) ----------------------------------------
@@ -229,12 +238,16 @@ class OpenRLHFResponse(_Model):
 
 
 class LanguageItem(_Model):
-    text: str = Field(description="The text to score (all of it).")
+    text: str = Field(description="The text to score: its <think> part, or all of it (scope).")
     target: str = Field(description="ISO 639-1 code of the wanted language, e.g. en, zh.")
 
 
 class LanguageRequest(BatchRequest):
     items: list[LanguageItem]
+    scope: Literal["reasoning", "whole"] = Field(
+        "reasoning",
+        description="reasoning: the <think> part when there is one, else all (R1); whole: all.",
+    )
 
 
 class LanguageResultModel(_Model):
@@ -296,3 +309,40 @@ class Readiness(_Model):
     cache: dict[str, Any]
     judge: dict[str, Any]
     sandbox: dict[str, Any]
+    general: dict[str, Any] = Field(
+        default_factory=dict, description="The scorer of each general component."
+    )
+
+
+# --- /v1/preference -------------------------------------------------------------------------
+
+
+class PreferenceItem(_Model):
+    prompt: str = ""
+    responses: list[str] = Field(min_length=2, max_length=2, description="The answers A and B.")
+    format_style: FormatStyleName | None = Field(
+        None, description="Where the summary starts (helpfulness reads only the summary)."
+    )
+
+
+class PreferenceRequest(_Model):
+    items: list[PreferenceItem]
+
+
+class PreferenceVerdict(_Model):
+    preferred: Literal["A", "B", "tie"] | None = Field(
+        None, description="A, B, or tie (a judge that changed its mind with the order)."
+    )
+    reason: str | None = None
+    values: list[float] | None = Field(None, description="The reward model's scores of A and B.")
+    error: ItemError | None = None
+
+
+class PreferenceResult(_Model):
+    components: dict[str, PreferenceVerdict] = Field(default_factory=dict)
+    error: ItemError | None = None
+
+
+class PreferenceResponse(_Model):
+    results: list[PreferenceResult]
+    grader_version: str = GRADER_VERSION

@@ -142,6 +142,48 @@ class Settings(BaseSettings):
     judge_device: str = Field("auto", description="local: auto, cpu, cuda, cuda:1, ...")
     judge_batch_size: int = Field(8, ge=1, description="local: prompts generated together.")
 
+    # --- general data: helpfulness and harmlessness (task "general") ---
+    general_helpfulness_scorer: Literal["auto", "judge", "reward_model", "none"] = Field(
+        "auto",
+        description="Scores helpfulness (on the final summary). auto: reward_model when "
+        "VERIFIER_GENERAL_HELPFULNESS_MODEL is set, else judge when a judge is configured, else "
+        "none (the component is absent).",
+    )
+    general_harmlessness_scorer: Literal["auto", "judge", "reward_model", "none"] = Field(
+        "auto", description="Scores harmlessness (on the whole response); as for helpfulness."
+    )
+    general_helpfulness_model: str = Field(
+        "", description="reward_model: the helpfulness reward model's directory."
+    )
+    general_harmlessness_model: str = Field(
+        "", description="reward_model: the harmlessness reward model's directory."
+    )
+    general_normalization: Literal["raw", "sigmoid", "standardized"] = Field(
+        "sigmoid",
+        description="reward_model scores: raw logits, sigmoid into (0, 1), or standardized "
+        "against the running mean and deviation (reported in /metrics). Judge scores are always "
+        "(N - 1) / 9 on [0, 1].",
+    )
+    general_length_control: bool = Field(
+        False,
+        description="Remove the linear dependence of helpfulness on summary length within each "
+        "batch (the length bias of scorers).",
+    )
+    general_no_summary_score: float = Field(
+        0.0,
+        description="The helpfulness of a response without a final summary (flagged "
+        "'no_summary' in its details). With raw or standardized scores set it below the "
+        "scores you see.",
+    )
+    general_device: str = Field("auto", description="reward_model: auto, cpu, cuda, cuda:1, ...")
+    general_batch_size: int = Field(8, ge=1, description="reward_model: conversations per batch.")
+    general_max_tokens: int = Field(
+        4096, ge=8, description="reward_model: tokens per conversation (the last ones are kept)."
+    )
+    general_judge_max_chars: int = Field(
+        8000, ge=1, description="judge: each text judged is cut to this many characters."
+    )
+
     # --- the online audit (docs/audit.md) ---
     audit_rate: float = Field(
         0.0,
@@ -198,6 +240,22 @@ class Settings(BaseSettings):
                 "VERIFIER_JUDGE_BACKEND=local needs VERIFIER_JUDGE_MODEL (a model directory or "
                 "a .gguf file)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _general_is_complete(self) -> Settings:
+        for component in ("helpfulness", "harmlessness"):
+            scorer = getattr(self, f"general_{component}_scorer")
+            if scorer == "reward_model" and not getattr(self, f"general_{component}_model"):
+                raise ValueError(
+                    f"VERIFIER_GENERAL_{component.upper()}_SCORER=reward_model needs "
+                    f"VERIFIER_GENERAL_{component.upper()}_MODEL (a model directory)"
+                )
+            if scorer == "judge" and self.judge_backend == "none":
+                raise ValueError(
+                    f"VERIFIER_GENERAL_{component.upper()}_SCORER=judge needs a judge: set "
+                    "VERIFIER_JUDGE_BACKEND"
+                )
         return self
 
     @property

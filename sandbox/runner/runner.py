@@ -36,6 +36,7 @@ import select
 import shutil
 import signal
 import struct
+import subprocess
 import sys
 import time
 
@@ -48,6 +49,10 @@ _CHANNEL_CAP = 16 * 1024 * 1024
 _KILL_GRACE_S = 3.0
 _MEMORY_SAMPLE_MS = 5
 _MEMORY_KEYS = {"anon", "rss", "shmem"}  # memory.stat keys of cgroup v2 (anon) and v1 (rss)
+_SYSV_IPC = ("/proc/sysvipc/shm", "/proc/sysvipc/msg", "/proc/sysvipc/sem")
+_MQUEUE_DIR = "/dev/mqueue"
+# After clean-up only the runner itself may use memory; more means something survived.
+_CLEAN_MEMORY_BYTES = 64 << 20
 
 
 class _Frames:
@@ -98,8 +103,12 @@ def _prctl(option: int, value: int) -> None:
 
 
 def _decode(data: bytes) -> str:
-    # surrogateescape keeps arbitrary bytes through JSON (ensure_ascii escapes them).
-    return data.decode("utf-8", "surrogateescape")
+    # Invalid bytes become U+FFFD: what leaves the sandbox is always valid Unicode.
+    return data.decode("utf-8", "replace")
+
+
+def _encode(text: str) -> bytes:
+    return text.encode("utf-8", "replace")
 
 
 class _Sandbox:
@@ -186,7 +195,13 @@ class _Sandbox:
         return found
 
     def kill_all(self) -> bool:
-        """Kill every process the programs started; True when none is left."""
+        """Kill every process the programs started; True when none is left (never raises)."""
+        try:
+            return self._kill_all()
+        except Exception:
+            return False
+
+    def _kill_all(self) -> bool:
         deadline = time.monotonic() + _KILL_GRACE_S
         while time.monotonic() < deadline:
             if self._reap():
@@ -242,6 +257,8 @@ class _Sandbox:
         cpu = math.ceil(limits["cpu_s"])
         resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # POSIX message queues are charged to the uid host-wide: a program may create none.
+        resource.setrlimit(resource.RLIMIT_MSGQUEUE, (0, 0))
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
         stack = limits["stack_bytes"]
         resource.setrlimit(resource.RLIMIT_STACK, (stack, stack))
@@ -276,21 +293,48 @@ class _Sandbox:
             if "/" in name or name.startswith("."):
                 raise ValueError(f"bad file name {name!r}")
             path = os.path.join(self.workdir, name)
-            with open(path, "w", encoding="utf-8", errors="surrogateescape") as handle:
-                handle.write(text)
+            with open(path, "wb") as handle:
+                handle.write(_encode(text))
             os.chmod(path, 0o644)
 
     def wipe_workdir(self) -> bool:
+        """Remove the work dir; False (never an exception) when something is left."""
         if not os.path.lexists(self.workdir):
             return True
-        # Programs may have removed permissions on their own files; the runner may override.
-        for base, dirs, _ in os.walk(self.workdir):
-            for name in dirs:
-                path = os.path.join(base, name)
-                if not os.path.islink(path):
-                    os.chmod(path, 0o700)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        # The runner overrides permissions (CAP_DAC_OVERRIDE). shutil.rmtree recurses, so a
+        # deep tree or a path past PATH_MAX defeats it: rm(1) walks any depth iteratively.
+        with contextlib.suppress(Exception):  # RecursionError on a deep tree
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        if os.path.lexists(self.workdir):
+            try:
+                subprocess.run(
+                    ["rm", "-rf", "--one-file-system", "--", self.workdir],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=30,
+                    check=False,
+                )
+            except (OSError, subprocess.SubprocessError):
+                return False
         return not os.path.lexists(self.workdir)
+
+    def left_state(self) -> str:
+        """What a submission left that the runner cannot remove: IPC objects or memory."""
+        for path in _SYSV_IPC:
+            try:
+                with open(path) as handle:
+                    if len(handle.read().splitlines()) > 1:  # a header, then one line each
+                        return f"an object in {path}"
+            except OSError:
+                continue
+        with contextlib.suppress(OSError):
+            if os.listdir(_MQUEUE_DIR):
+                return "a message queue"
+        used = self.memory_used()
+        if used is not None and used > _CLEAN_MEMORY_BYTES:
+            return f"{used >> 20} MiB in use"
+        return ""
 
 
 def _set_nonblocking(fd: int) -> None:
@@ -311,7 +355,7 @@ def _run_program(
     sandbox: _Sandbox, argv: list[str], stdin: str, limits: dict, harness_input: dict | None
 ) -> dict:
     """Run one program to its end or its limit; measure it and collect its output."""
-    stdin_fd = _memfd_with(stdin.encode("utf-8", "surrogateescape"))
+    stdin_fd = _memfd_with(_encode(stdin))
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     readers = {out_r: "stdout", err_r: "stderr"}
@@ -327,6 +371,10 @@ def _run_program(
         child_fds.append(chan_w)
         readers[chan_r] = "channel"
     oom_before = sandbox.oom_kills()
+    baseline = sandbox.memory_used()
+    # Every process a program starts ends up reaped by the runner (a child subreaper) or by
+    # an ancestor it reaps: the children's rusage covers the whole process tree.
+    tree_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     try:
         pid = sandbox.spawn(
@@ -351,8 +399,8 @@ def _run_program(
         poller.register(pidfd, select.POLLIN)
     deadline = start + limits["wall_s"]
     # The cgroup's usage is sampled while the program runs, so a memory bomb stops at its own
-    # limit rather than at the container's (which leaves room for compilers).
-    baseline = sandbox.memory_used()
+    # limit rather than at the container's (which leaves room for compilers). The baseline is
+    # taken before the program starts, on a sandbox proven clean after the last submission.
     memory_cap = limits.get("memory_bytes")
     watch_memory = baseline is not None and memory_cap is not None
     stopped_by: str | None = None
@@ -399,6 +447,8 @@ def _run_program(
         os.kill(pid, signal.SIGKILL)
         _, status, usage = os.wait4(pid, 0)
     clean = sandbox.kill_all()
+    tree = resource.getrusage(resource.RUSAGE_CHILDREN)
+    tree_cpu = (tree.ru_utime + tree.ru_stime) - (tree_before.ru_utime + tree_before.ru_stime)
     # Every writer is dead now: drain what is left in the pipes without blocking.
     for fd in list(open_readers):
         name = readers[fd]
@@ -421,7 +471,7 @@ def _run_program(
     result: dict = {
         "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
         "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
-        "cpu_s": round(usage.ru_utime + usage.ru_stime, 6) if usage else 0.0,
+        "cpu_s": round(max(tree_cpu, 0.0), 6),
         "wall_s": round(end - start, 6),
         "max_rss_kb": usage.ru_maxrss if usage else 0,
         "oom_killed": sandbox.oom_kills() > oom_before,
@@ -449,6 +499,7 @@ def _read_harness_report(channel: bytes, nonce: str) -> dict | None:
 
 def _serve_submission(sandbox: _Sandbox, frames: _Frames, job: dict) -> None:
     clean = True
+    left = ""
     try:
         sandbox.prepare_workdir(job["files"])
         if job.get("compile"):
@@ -458,13 +509,20 @@ def _serve_submission(sandbox: _Sandbox, frames: _Frames, job: dict) -> None:
             frames.write({"type": "compile", **result})
             if result["exit_code"] != 0 or result["stopped_by"]:
                 return
+        # The tests share one wall budget: a submission cannot hold its worker for longer.
+        deadline = time.monotonic() + job.get("budget_s", math.inf)
         for index, test in enumerate(job["tests"]):
             if frames.has_pending():
                 message = frames.read()
                 if message and message.get("type") == "stop":
                     break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                frames.write({"type": "budget", "index": index})
+                break
+            limits = {**job["limits"], "wall_s": min(job["limits"]["wall_s"], remaining)}
             result = _run_program(
-                sandbox, test["argv"], test.get("stdin", ""), job["limits"], test.get("harness")
+                sandbox, test["argv"], test.get("stdin", ""), limits, test.get("harness")
             )
             clean = clean and result["clean"]
             frames.write({"type": "test", "index": index, **result})
@@ -480,7 +538,11 @@ def _serve_submission(sandbox: _Sandbox, frames: _Frames, job: dict) -> None:
     finally:
         clean = sandbox.kill_all() and clean
         clean = sandbox.wipe_workdir() and clean
-        frames.write({"type": "done", "clean": clean})
+        try:
+            left = sandbox.left_state()
+        except Exception as exc:  # cannot prove the sandbox clean: it is replaced
+            left = f"{type(exc).__name__}"
+        frames.write({"type": "done", "clean": clean and not left, "left": left})
 
 
 def _protect_runner() -> None:

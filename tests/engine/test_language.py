@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import subprocess
 import sys
@@ -12,22 +13,26 @@ from typing import Any
 
 import pytest
 
-from verifier_service.engine import language
 from verifier_service.engine.language import (
     DEFAULT,
     KNOWN_LANGUAGES,
     LanguageOptions,
     LanguageResult,
+    Scope,
     Script,
+    detect,
     language_consistency,
     normalize_target,
     reasoning_part,
+    score,
     split_script_runs,
     strip_non_prose,
 )
 from verifier_service.errors import InvalidInputError
 
-CASES_FILE = Path(__file__).parent / "data" / "language_cases.jsonl"
+DATA = Path(__file__).parent / "data"
+CASES_FILE = DATA / "language_cases.jsonl"
+SET_FILE = DATA / "language_set.jsonl"
 
 
 def _load_cases() -> list[Any]:
@@ -79,14 +84,31 @@ def test_reasoning_part_cases(response: str, expected: str) -> None:
     assert reasoning_part(response) == expected
 
 
-def test_language_consistency_scores_whole_text_when_reasoning_only_is_off() -> None:
+def test_language_consistency_scope_whole_scores_the_answer_but_never_tags() -> None:
     response = "<think>我们先算一下。</think>The answer is four, as computed."
-    whole = language_consistency(
-        response, target="zh", options=LanguageOptions(reasoning_only=False)
-    )
+    whole = language_consistency(response, target="zh", options=LanguageOptions(scope=Scope.WHOLE))
     assert language_consistency(response, target="zh").score == 1.0
-    assert whole.counts["zh"] == 6
-    assert whole.score is not None and whole.score < 1.0
+    assert whole.counts == {"zh": 6, "en": 6}
+    as_text = LanguageOptions(scope="reasoning")  # type: ignore[arg-type]
+    assert language_consistency(response, target="zh", options=as_text).counts == {"zh": 6}
+
+
+@pytest.mark.parametrize(
+    ("response", "counts"),
+    [
+        pytest.param("<think>Let me think.</think>", {"en": 3}, id="tags-are-not-words"),
+        pytest.param("我们先算一下。</think>This is the answer.", {"zh": 6}, id="prefilled"),
+        pytest.param(
+            "<think>我们先算一下。</think>次に答えを書きます。", {"zh": 6}, id="answer-ja"
+        ),
+        pytest.param("No tags here at all.", {"en": 5}, id="no-tags-whole-text"),
+    ],
+)
+def test_language_consistency_counts_the_reasoning_only(
+    response: str, counts: dict[str, int]
+) -> None:
+    result = language_consistency(response, target="en")
+    assert result.counts == counts
 
 
 # --- stripping -------------------------------------------------------------------------------
@@ -138,6 +160,11 @@ def test_strip_non_prose_cases(text: str, kept: list[str], gone: list[str]) -> N
         pytest.param("我" * 1_000_000, id="han"),
         pytest.param("```" * 333_333, id="fences"),
         pytest.param("<think>" * 150_000, id="think-tags"),
+        pytest.param("<a b" * 250_000, id="unclosed-tags"),
+        pytest.param("a.b@c" * 200_000, id="mail-like"),
+        pytest.param("\n    x = 1" * 100_000, id="indented-lines"),
+        pytest.param("a, b; c. " * 110_000, id="many-clauses"),
+        pytest.param("Ok. " * 100_000, id="many-short-sentences"),
     ],
 )
 def test_language_consistency_hostile_megabyte_is_linear(hostile: str) -> None:
@@ -201,71 +228,92 @@ def test_language_consistency_han_is_zh_without_kana_and_ja_with_it() -> None:
     assert language_consistency("漢字です", target="ja").counts == {"ja": 4}
 
 
-def test_language_consistency_hangul_is_ko() -> None:
-    assert language_consistency("한국어", target="ko").counts == {"ko": 3}
+def test_language_consistency_hangul_is_ko_by_space_separated_words() -> None:
+    assert language_consistency("한국어 문장이다", target="ko").counts == {"ko": 2}
+    # Hanja in a Korean sentence are Korean.
+    assert language_consistency("大韓民國 만세", target="ko").score == 1.0
 
 
-def test_language_consistency_short_run_inherits_majority_of_long_runs() -> None:
-    # "Wait." alone reads as French to fastText; in an English document it is English.
-    assert language._detect("Wait")[0] != "en"
-    text = "Wait. We need to compute the sum of all the terms first."
-    result = language_consistency(text, target="en")
-    assert result.counts == {"en": 12}
-
-
-def test_language_consistency_short_runs_alone_use_joined_text() -> None:
-    text = "Das ist gut. Und jetzt? Wir rechnen."
-    result = language_consistency(text, target="de")
-    assert result.counts == {"de": 7}
-
-
-def test_language_consistency_min_run_words_one_labels_each_run(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    seen: list[str] = []
-
-    def fake_detect(text: str) -> tuple[str, float]:
-        seen.append(text)
-        return ("fr" if text.startswith("Wait") else "en", 0.9)
-
-    monkeypatch.setattr(language, "_detect", fake_detect)
-    text = "Wait. We need to compute the sum."
-    alone = language_consistency(text, target="en", options=LanguageOptions(min_run_words=1))
-    inherited = language_consistency(text, target="en")
-    assert alone.counts == {"fr": 1, "en": 6}
-    assert inherited.counts == {"en": 7}
-    assert "Wait." in seen and "We need to compute the sum." in seen
-
-
-def test_language_consistency_low_confidence_run_inherits(monkeypatch: pytest.MonkeyPatch) -> None:
-    labels = {
-        "We need to compute the sum.": ("en", 0.95),
-        "Now compute the big total.": ("de", 0.2),
-    }
-    monkeypatch.setattr(language, "_detect", lambda text: labels[text])
-    result = language_consistency(
-        "We need to compute the sum. Now compute the big total.", target="en"
-    )
-    assert result.counts == {"en": 11}
-
-
-def test_language_consistency_majority_is_weighted_by_words(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    labels = {
-        "one two three four": ("fr", 0.9),
-        "five six seven eight nine ten eleven twelve thirteen": ("en", 0.9),
-        "uno dos tres four": ("fr", 0.9),
-        "tiny": ("es", 0.9),
-    }
-    monkeypatch.setattr(language, "_detect", lambda text: labels[text])
+def test_language_consistency_han_follows_its_sentence_not_the_document() -> None:
+    # 27 Chinese characters, then one Japanese sentence of 14 kana: 27/41 are Chinese.
     text = (
-        "one two three four\nfive six seven eight nine ten eleven twelve thirteen\n"
-        "uno dos tres four\ntiny"
+        "我们先计算这个和。然后再检查一下结果是否正确。ここで少し確認してみましょう。最后得到答案。"
     )
-    # Two French runs of 4 words lose to one English run of 9 words.
-    result = language_consistency(text, target="en")
-    assert result.counts == {"fr": 8, "en": 10}
+    result = language_consistency(text, target="zh")
+    assert result.counts == {"zh": 27, "ja": 14}
+
+
+def test_language_consistency_finds_a_clause_in_another_language() -> None:
+    text = (
+        "Primero calculamos la suma de todos los términos, but then we need to check the "
+        "whole result carefully, y luego seguimos con el problema."
+    )
+    assert language_consistency(text, target="es").counts == {"es": 13, "en": 10}
+
+
+def test_language_consistency_short_run_follows_its_sentence() -> None:
+    # "Wait" alone reads as French to fastText; "Bon," as English.
+    assert max(detect.fasttext_scores("Wait").items(), key=lambda kv: kv[1])[0] != "en"
+    assert language_consistency("Wait, we need to compute the sum.", target="en").score == 1.0
+    assert language_consistency("Bon, on calcule la somme des termes.", target="fr").score == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        pytest.param("Ok. Wait. Hmm.", "en", id="en"),
+        pytest.param("Hum. Attends. D'accord.", "fr", id="fr"),
+        pytest.param("Mmm. Espera. Vale.", "es", id="es"),
+        pytest.param("嗯。等等。好的。", "zh", id="zh"),
+        pytest.param("Хм. Погоди. Ладно.", "ru", id="ru"),
+        pytest.param(
+            "Подожди, давай проверим ещё раз. Сначала найдём производную.", "ru", id="ru2"
+        ),
+    ],
+)
+def test_language_consistency_interjections_in_the_target_are_the_target(
+    text: str, target: str
+) -> None:
+    assert language_consistency(text, target=target).score == 1.0
+
+
+def test_language_consistency_interjections_in_another_language_are_not_the_target() -> None:
+    # Which other language the words are matters less than that they are not the target.
+    assert language_consistency("Ok. Wait. Hmm.", target="fr").score == 0.0
+    assert language_consistency("OK", target="zh").score == 0.0
+    assert language_consistency("嗯。等等。好的。", target="ja").score == 0.0
+
+
+@pytest.mark.parametrize(
+    ("near", "far", "expected"),
+    [
+        pytest.param([], ["en"], "es", id="plausible-target-beats-the-majority"),
+        pytest.param([], ["es"], "es", id="neighbours-first"),
+        pytest.param([], [], "es", id="target"),
+    ],
+)
+def test_unsure_run_goes_to_neighbours_then_target_never_the_majority(
+    near: list[str], far: list[str], expected: str
+) -> None:
+    # A Spanish sentence fastText calls Spanish at 0.39, in a mostly English text.
+    scores = {"es": 0.39, "pt": 0.2, "gl": 0.15, "en": 0.02}
+    assert score._by_neighbours(scores, near, far, "es", DEFAULT) == expected
+    assert score._by_neighbours(scores, near, far, "en", DEFAULT) in {"es", None}
+
+
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        pytest.param("Write to bob.smith@example.org today.", {"en": 3}, id="email"),
+        pytest.param("Mix 5 g of NaCl with 10 ml of water.", {"en": 5}, id="units-formula"),
+        pytest.param("It is 20 km away.", {"en": 3}, id="km"),
+        pytest.param("So we see.\n\n    x = compute(y)\n    print(x)\n", {"en": 3}, id="indented"),
+        pytest.param("我们用公式 $x^2$ 计算。\n```python\nprint(1)\n```", {"zh": 7}, id="zh-code"),
+        pytest.param("Here <br/> and <answer>it</answer> ends.", {"en": 4}, id="tags"),
+    ],
+)
+def test_language_consistency_never_counts_non_words(text: str, counts: dict[str, int]) -> None:
+    assert language_consistency(text, target="en").counts == counts
 
 
 # --- neutrality, results, targets ------------------------------------------------------------
@@ -280,6 +328,9 @@ def test_language_consistency_majority_is_weighted_by_words(
         pytest.param("1 + 2 = 3", id="only-numbers"),
         pytest.param("https://example.com", id="only-url"),
         pytest.param("<think></think>Answer.", id="empty-think"),
+        pytest.param("<think>...?! -- </think>Answer.", id="punctuation-think"),
+        pytest.param("<think>$$x$$ ```\ncode\n```</think>Answer.", id="math-and-code-think"),
+        pytest.param("a@b.co https://x.org", id="mail-and-url"),
     ],
 )
 def test_language_consistency_no_words_is_neutral(text: str) -> None:
@@ -321,7 +372,7 @@ def test_language_consistency_unknown_target_raises(target: str) -> None:
 
 
 def test_known_languages_are_the_model_labels() -> None:
-    labels = {entry["lang"] for entry in language._language_detector().detect("hello", k=400)}
+    labels = {entry["lang"] for entry in detect.model().detect("hello", k=400)}
     assert len(KNOWN_LANGUAGES) == 176
     assert labels <= KNOWN_LANGUAGES
 
@@ -334,18 +385,19 @@ def test_language_detector_loads_lazily_and_offline() -> None:
         "socket.socket.connect = refuse\n"
         "socket.create_connection = refuse\n"
         "from verifier_service.engine import language\n"
-        "assert language._detector is None\n"
+        "assert language.detect._detector is None\n"
         "print(language.language_consistency('We need to compute the sum.', target='en').score)\n"
+        "print(language.language_consistency('Ok. Wait. Hmm.', target='en').score)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "1.0"
+    assert done.stdout.split() == ["1.0", "1.0"]
 
 
 def test_language_detector_is_loaded_once() -> None:
-    assert language._language_detector() is language._language_detector()
+    assert detect.model() is detect.model()
 
 
 @pytest.mark.parametrize(
@@ -354,6 +406,8 @@ def test_language_detector_is_loaded_once() -> None:
         pytest.param({"min_run_words": 0}, id="run-words"),
         pytest.param({"min_word_letters": 0}, id="word-letters"),
         pytest.param({"min_confidence": 1.5}, id="confidence"),
+        pytest.param({"plausible_ratio": -0.1}, id="ratio"),
+        pytest.param({"scope": "all"}, id="scope"),
     ],
 )
 def test_language_options_reject_bad_values(options: dict[str, Any]) -> None:
@@ -364,3 +418,47 @@ def test_language_options_reject_bad_values(options: dict[str, Any]) -> None:
 def test_language_options_default_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         DEFAULT.min_run_words = 2  # type: ignore[misc]
+
+
+# --- the labelled set ------------------------------------------------------------------------
+
+
+def _set_rows() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in SET_FILE.read_text(encoding="utf-8").splitlines()]
+
+
+def test_language_set_is_what_its_builder_writes() -> None:
+    builder = DATA / "language_set.py"
+    spec = importlib.util.spec_from_file_location("language_set", builder)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.build() == _set_rows()
+
+
+def test_language_set_covers_the_required_kinds() -> None:
+    rows = _set_rows()
+    assert len(rows) >= 300
+    assert len({row["id"] for row in rows}) == len(rows)
+    assert len({row["target"] for row in rows}) >= 12
+    kinds = {row["kind"] for row in rows}
+    assert kinds >= {"pure", "other", "mix", "clause", "math", "code", "interjection"}
+    assert kinds >= {"no-words", "answer", "units"}
+
+
+def test_language_set_in_range_share_is_at_least_97_percent() -> None:
+    misses = []
+    rows = _set_rows()
+    for row in rows:
+        result = language_consistency(row["text"], target=row["target"])
+        expected = row["range"]
+        if expected is None:
+            hit = result.score is None
+        else:
+            hit = (
+                result.score is not None
+                and expected[0] - 1e-9 <= result.score <= expected[1] + 1e-9
+            )
+        if not hit:
+            misses.append((row["id"], result.score))
+    assert len(misses) <= 0.03 * len(rows), misses

@@ -83,6 +83,32 @@ def test_api_rewards_language_component_added(client: TestClient) -> None:
     assert by_id["en"]["reward"] == 2.0
 
 
+def test_api_language_and_rewards_agree_on_the_reasoning(client: TestClient) -> None:
+    # A Chinese reasoning, a Japanese answer after it: R1 scores the reasoning only.
+    response = "<think>我们先计算这个数的平方。</think>答えは\\boxed{4}です。"
+    language = client.post(
+        "/v1/language", json={"items": [{"text": response, "target": "zh"}]}
+    ).json()["results"][0]
+    rewards = client.post(
+        "/v1/rewards",
+        json={"items": [{"response": response, "reference": "4", "target_language": "zh"}]},
+    ).json()["results"][0]
+    assert language["score"] == rewards["components"]["language"] == 1.0
+    whole = client.post(
+        "/v1/language", json={"items": [{"text": response, "target": "zh"}], "scope": "whole"}
+    ).json()["results"][0]
+    assert whole["counts"] == {"zh": 11, "ja": 5}
+
+
+def test_api_language_empty_reasoning_is_null_with_a_reason(client: TestClient) -> None:
+    items = [{"text": "<think></think>The answer is four.", "target": "en"}]
+    body = client.post("/v1/language", json={"items": items}).json()
+    assert body["results"][0]["score"] is None
+    assert "no words" in body["results"][0]["reason"]
+    bad = client.post("/v1/language", json={"items": items, "scope": "all"})
+    assert bad.status_code == 422
+
+
 def test_api_judge_endpoint_asks_the_judge(client: TestClient, judge_server: FakeOpenAI) -> None:
     items = [
         {"question": "How many legs?", "reference": "4", "response": "<think>x</think> four"},

@@ -11,6 +11,7 @@ from verifier_service.audit import direction, wilson_interval
 from verifier_service.cli import main
 from verifier_service.golden import load_golden_file
 from verifier_service.rollout_audit import Regraded, Rollout, categorise, read_rollouts
+from verifier_service.version import GRADER_VERSION
 
 
 @pytest.mark.parametrize(
@@ -111,9 +112,9 @@ def test_cli_audit_regrades_rollouts_in_process(
     args = ["audit", str(rollouts), "--grader-version", "0.9.0", "-o", str(out)]
     assert main(args) == 0
     table = _rows(capsys.readouterr().out)
-    assert table["grader 0.9.0 → 1.0.0: accepted → rejected"] == "1"
+    assert table[f"grader 0.9.0 → {GRADER_VERSION}: accepted → rejected"] == "1"
     assert table["rules_reject_math_verify_accepts"] == "1"
-    assert table["grader 0.9.0 → 1.0.0: unchanged"] == "2"
+    assert table[f"grader 0.9.0 → {GRADER_VERSION}: unchanged"] == "2"
     cases = load_golden_file(out, require_expect=False).cases
     assert sorted(case.id for case in cases) == ["bare", "flip"]
 

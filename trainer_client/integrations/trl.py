@@ -43,7 +43,7 @@ from trainer_client.client import (
 )
 
 DEFAULT_URL = "http://127.0.0.1:8000"
-TASKS = ("math", "code", "judge", "none")
+TASKS = ("math", "code", "judge", "general", "none")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from sandbox import AssertTest, CallTest, Limits, RunResult, StdioTest, Test, Verdict
 from sandbox.languages import ALIASES, get_language
+from verifier_service.engine.format import final_part
 from verifier_service.errors import InvalidInputError
 
 Scoring = Literal["binary", "fraction"]
@@ -27,14 +28,6 @@ class ProgramExtraction:
 
     code: str | None
     reason: str
-
-
-def _answer_part(response: str) -> str | None:
-    """The text after the last ``</think>``; None when a ``<think>`` is never closed."""
-    close = response.rfind("</think>")
-    if close >= 0:
-        return response[close + len("</think>") :]
-    return None if "<think>" in response else response
 
 
 def _fenced_blocks(text: str) -> list[tuple[str, str]]:
@@ -67,7 +60,7 @@ def extract_program(response: str, language: str) -> ProgramExtraction:
     A block tagged with the language (or an alias: ``py``, ``c++``, ``js``…) wins; without
     one, the last untagged block is taken. A block tagged with another language never is.
     """
-    answer = _answer_part(response)
+    answer = final_part(response)
     if answer is None:
         return ProgramExtraction(None, "the response opens <think> and never closes it")
     names = _language_names(language)

@@ -25,7 +25,7 @@ from enum import StrEnum
 
 from verifier_service.errors import InvalidInputError
 
-__all__ = ["FormatResult", "FormatStyle", "format_reward"]
+__all__ = ["FormatResult", "FormatStyle", "final_part", "format_reward"]
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
@@ -70,6 +70,18 @@ def format_reward(response: str, *, style: FormatStyle) -> FormatResult:
     if problem is None:
         return FormatResult(1.0, f"follows the {style} template")
     return FormatResult(0.0, problem)
+
+
+def final_part(response: str) -> str | None:
+    """The text after the last ``</think>`` (the summary); None when ``<think>`` is never closed.
+
+    A response with neither tag is all final text. This is the one definition of what follows
+    the reasoning: code extraction and the general rewards read the same part.
+    """
+    close = response.rfind(THINK_CLOSE)
+    if close >= 0:
+        return response[close + len(THINK_CLOSE) :]
+    return None if THINK_OPEN in response else response
 
 
 def _check_r1_zero(response: str) -> str | None:

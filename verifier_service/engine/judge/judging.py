@@ -37,6 +37,7 @@ __all__ = [
     "JudgeOptions",
     "JudgeResult",
     "cascade_items",
+    "complete_prompts",
     "judge_items",
 ]
 
@@ -293,7 +294,7 @@ async def _ask(
             replies[key] = _Reply(raw=hit.raw, verdict=hit, error=None, cached=True)
         elif key not in replies:
             to_ask[key] = prompt
-    completions = await _complete(backend, list(to_ask.values()))
+    completions = await complete_prompts(backend, list(to_ask.values()))
     for key, completion in zip(to_ask, completions, strict=True):
         reply = _read(completion, template)
         replies[key] = reply
@@ -302,9 +303,10 @@ async def _ask(
     return [replies[key] for key in keys]
 
 
-async def _complete(
+async def complete_prompts(
     backend: JudgeBackend, prompts: Sequence[JudgePrompt]
 ) -> list[Completion | JudgeError]:
+    """One reply or JudgeError per prompt, in order, whatever way the backend fails."""
     if not prompts:
         return []
     try:
