@@ -377,10 +377,10 @@ def test_client_gets_graded_items_back_when_the_service_deadline_passes() -> Non
     # the rest fails with 'timeout', instead of the whole chunk timing out on the client.
     items = [  # distinct polynomials that take the one worker milliseconds each to compare
         RewardItem(id=str(n), response=f"\\boxed{{(x+{n})^{{5}}(y-{n})^{{3}}}}", reference="x")
-        for n in range(800)
+        for n in range(4000)
     ]
     with _serve(create_app(Settings(workers=1, sandbox_backend="none"))) as url:
-        config = RewardClientConfig([url], timeout_s=10, chunk_size=800, retries=0)
+        config = RewardClientConfig([url], timeout_s=10, chunk_size=4000, retries=0)
         with RewardClient(config) as client:
             outcomes = client.score(items)
     failed = [o for o in outcomes if o.error is not None]
