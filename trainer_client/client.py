@@ -81,7 +81,10 @@ class RewardClientConfig:
     """How the client reaches the service. Every field is checked when the config is built."""
 
     urls: Sequence[str]
-    """Base URLs of replicas, e.g. ``http://127.0.0.1:8000``; chunks rotate over them."""
+    """Base URLs of replicas, e.g. ``http://127.0.0.1:8000``; chunks rotate over them.
+    ``serve://APP`` (or a Ray Serve ``DeploymentHandle`` itself) reaches a Ray Serve
+    application through a handle, no HTTP hop (:mod:`trainer_client.serve_transport`): for
+    trainers inside the Ray cluster."""
     api_key: str | None = field(default=None, repr=False)
     """Sent as ``Authorization: Bearer KEY`` when set."""
     chunk_size: int = 256
@@ -109,12 +112,17 @@ class RewardClientConfig:
     """The service serves higher priorities first (-10..10), e.g. 1 for evaluation."""
 
     def __post_init__(self) -> None:
-        urls = (self.urls,) if isinstance(self.urls, str) else tuple(self.urls)
+        given: Any = self.urls
+        urls: tuple[Any, ...] = (
+            (given,) if isinstance(given, str) or _is_handle(given) else tuple(given)
+        )
+        # A Ray Serve handle stands for its application: serve://APP/DEPLOYMENT.
+        urls = tuple(_handle_url(url) if _is_handle(url) else url for url in urls)
         if not urls:
             raise ValueError("urls is empty: give at least one base URL of the reward service")
         for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"url {url!r} must start with http:// or https://")
+            if not url.startswith(("http://", "https://", "serve://")):
+                raise ValueError(f"url {url!r} must start with http://, https:// or serve://")
         object.__setattr__(self, "urls", tuple(url.rstrip("/") for url in urls))
         positive = {
             "chunk_size": self.chunk_size,
@@ -295,6 +303,25 @@ def _unavailable(items: Sequence[RewardItem], message: str) -> list[RewardOutcom
     return [RewardOutcome(item.id, None, {}, {}, error) for item in items]
 
 
+def _is_handle(value: object) -> bool:
+    return hasattr(value, "deployment_name") and hasattr(value, "app_name")
+
+
+def _handle_url(handle: Any) -> str:
+    from trainer_client.serve_transport import handle_url
+
+    return handle_url(handle)
+
+
+def _serve_mounts(urls: Sequence[str]) -> dict[str, httpx.AsyncBaseTransport]:
+    """The handle transport for ``serve://`` URLs (Ray is imported only when one is used)."""
+    if not any(url.startswith("serve://") for url in urls):
+        return {}
+    from trainer_client.serve_transport import ServeHandleTransport
+
+    return {"serve://": ServeHandleTransport()}
+
+
 # --- clients ---------------------------------------------------------------------------------
 
 
@@ -307,6 +334,7 @@ class AsyncRewardClient:
         self._http = httpx.AsyncClient(
             headers=headers,
             timeout=httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s),
+            mounts=_serve_mounts(config.urls),
         )
         # Where the next call's first chunk goes, so consecutive small calls also rotate.
         self._next_url = 0

@@ -38,6 +38,7 @@ from verifier_service.middleware import (
 )
 from verifier_service.openrlhf import openrlhf_response, reward_items
 from verifier_service.preference_api import router as preference_router
+from verifier_service.sandbox_fusion import router as sandbox_fusion_router
 from verifier_service.schemas import (
     BatchRequest,
     CodeItem,
@@ -64,6 +65,7 @@ from verifier_service.schemas import (
     RewardsResponse,
 )
 from verifier_service.settings import Settings
+from verifier_service.slime import router as slime_router
 from verifier_service.version import versions
 from verifier_service.wire import SafeJSONResponse, UnicodeCheckedRoute
 from verifier_service.workers import WorkerPool
@@ -204,6 +206,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     authed = [Depends(_require_api_key)]
+    app.include_router(sandbox_fusion_router, dependencies=authed)
+    app.include_router(slime_router, dependencies=authed)
 
     @app.get("/healthz")
     async def healthz() -> Health:
@@ -405,12 +409,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 raise HTTPException(
                     status_code=422, detail="'labels' (the references) are required"
                 )
-            items = reward_items(body)
+            items = reward_items(body, strip_suffixes=settings.openrlhf_suffixes)
             valid = [item for item in items if isinstance(item, RewardItem)]
             config = grader.math_config(None)
             graded = iter(await grader.rewards(valid, weights=None, style=None, config=config))
             return openrlhf_response(
-                [next(graded) if isinstance(item, RewardItem) else item for item in items]
+                [next(graded) if isinstance(item, RewardItem) else item for item in items],
+                failure_reward=settings.openrlhf_failure_reward,
             )
 
     return app

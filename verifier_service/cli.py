@@ -34,6 +34,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", help="address to bind (default 127.0.0.1, VERIFIER_HOST)")
     serve.add_argument("--port", type=int, help="port (default 8000, VERIFIER_PORT)")
+    serve.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="run as a Ray Serve application: no ADDRESS starts a local Ray instance; 'auto' "
+        "or ray://HOST:PORT joins an existing cluster (needs the [ray] extra)",
+    )
+    serve.add_argument(
+        "--replicas", type=_positive_int, default=1, help="with --ray: replicas (default 1)"
+    )
+    serve.add_argument(
+        "--max-replicas",
+        type=_positive_int,
+        help="with --ray: autoscale between --replicas and this on ongoing requests",
+    )
 
     grade = commands.add_parser("grade", help="grade a JSONL file of responses")
     grade.add_argument("input", type=Path, help="JSONL: response, reference, optional id")
@@ -89,6 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_audit_parser(commands)
 
     args = parser.parse_args(argv)
+    if args.command == "serve" and args.ray is not None:
+        from verifier_service.ray_cli import serve_on_ray
+
+        settings = _serve_settings(args.host, args.port)
+        if settings is None:
+            return 2
+        return serve_on_ray(
+            settings, args.ray, replicas=args.replicas, max_replicas=args.max_replicas
+        )
     if args.command == "serve":
         return _serve(args.host, args.port)
     if args.command == "check":
@@ -102,10 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     return asyncio.run(_grade(args))
 
 
-def _serve(host: str | None, port: int | None) -> int:
-    import uvicorn
-
-    from verifier_service.app import create_app
+def _serve_settings(host: str | None, port: int | None) -> Settings | None:
+    """The settings to serve with, or None (said why) when serving them would be unsafe."""
     from verifier_service.logs import configure_logging
 
     overrides = {k: v for k, v in (("host", host), ("port", port)) if v is not None}
@@ -119,6 +142,17 @@ def _serve(host: str | None, port: int | None) -> int:
             "VERIFIER_ALLOW_UNAUTHENTICATED=true if the network is trusted.",
             file=sys.stderr,
         )
+        return None
+    return settings
+
+
+def _serve(host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from verifier_service.app import create_app
+
+    settings = _serve_settings(host, port)
+    if settings is None:
         return 2
     uvicorn.run(
         create_app(settings),

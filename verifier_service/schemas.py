@@ -226,11 +226,16 @@ class OpenRLHFRequest(BaseModel):
 
 class OpenRLHFResponse(_Model):
     grader_version: str = GRADER_VERSION
-    rewards: list[float | None]
-    scores: list[float | None]
-    extra_logs: dict[str, list[float | None]]
+    rewards: list[float] = Field(
+        description="The weighted sum; VERIFIER_OPENRLHF_FAILURE_REWARD for a failed sample."
+    )
+    scores: list[float] = Field(description="Accuracy (the reward where accuracy does not apply).")
+    extra_logs: dict[str, list[float]] = Field(
+        description="accuracy, format, language (0.0 where one does not apply) and failed "
+        "(1.0 for a sample that could not be graded), for every sample."
+    )
     errors: list[ItemError | None] = Field(
-        default_factory=list, description="Per sample: why its reward is null, if it is."
+        default_factory=list, description="Per sample: why it could not be graded, if it was not."
     )
 
 

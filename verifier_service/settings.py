@@ -97,6 +97,35 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="Log level of the service.")
 
+    # --- OpenRLHF's /get_reward ---
+    openrlhf_failure_reward: float = Field(
+        0.0,
+        description="/get_reward: the reward (and score) of a sample that could not be graded; "
+        "extra_logs.failed says which (OpenRLHF cannot take a null).",
+    )
+    openrlhf_strip_suffixes: str = Field(
+        "<|im_end|>,<|endoftext|>,<|eot_id|>,<|end_of_text|>,<|end|>,<|return|>,"
+        "<end_of_turn>,<eos>,</s>,<｜end▁of▁sentence｜>",
+        description="/get_reward: comma-separated special tokens removed from the end of a "
+        "query before grading (OpenRLHF decodes it with the chat template's end token); empty: "
+        "none.",
+    )
+
+    # --- slime's /slime/reward ---
+    slime_failure_reward: float = Field(
+        0.0, description="/slime/reward: the reward of a sample that could not be graded."
+    )
+    slime_batch_window_s: float = Field(
+        0.01,
+        ge=0,
+        le=1,
+        description="/slime/reward: single-sample calls arriving within this window are graded "
+        "as one batch.",
+    )
+    slime_max_batch: int = Field(
+        256, ge=1, description="/slime/reward: samples graded together at most."
+    )
+
     # --- the code sandbox ---
     sandbox_backend: Literal["auto", "docker", "local", "none"] = Field(
         "auto",
@@ -104,6 +133,13 @@ class Settings(BaseSettings):
         "local (namespaces + rlimits: isolates less); none: code items get an error.",
     )
     code_max_tests: int = Field(200, ge=1, description="Tests per code item.")
+    run_code_memory_mb: int = Field(
+        1024,
+        ge=16,
+        le=8192,
+        description="POST /run_code (SandboxFusion's API): the memory limit of a request that "
+        "sets none (memory_limit_MB -1).",
+    )
 
     # --- the generative judge ---
     judge_backend: Literal["none", "openai", "local"] = Field(
@@ -257,6 +293,10 @@ class Settings(BaseSettings):
                     "VERIFIER_JUDGE_BACKEND"
                 )
         return self
+
+    @property
+    def openrlhf_suffixes(self) -> tuple[str, ...]:
+        return tuple(s.strip() for s in self.openrlhf_strip_suffixes.split(",") if s.strip())
 
     @property
     def binds_loopback(self) -> bool:

@@ -354,5 +354,6 @@ def test_code_openrlhf_label_with_task(code_service: tuple[str, str]) -> None:
         headers=AUTH,
         timeout=60,
     ).json()
-    assert bad["rewards"] == [None]
+    assert bad["rewards"] == [0.0]
+    assert bad["extra_logs"]["failed"] == [1.0]
     assert bad["errors"][0]["code"] == "invalid_input"

@@ -6,7 +6,6 @@ import asyncio
 import importlib.util
 import json
 import logging
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -225,8 +224,9 @@ def test_integration_verl_naive_manager_scores_each_sample(service_url: str) -> 
     assert extra_info["acc"] == [1.0, 0.0, 0.0, 1.0, 0.0]
     assert extra_info["error"] == ["", "", "invalid_reference", "", ""]
     assert extra_info["failed"] == [0.0, 0.0, 1.0, 0.0, 0.0]
-    # No target language: the component does not apply, and says so with NaN.
-    assert all(math.isnan(v) for i, v in enumerate(extra_info["language"]) if i != 2)
+    # No target language: the component does not apply, and says so with None (not NaN, which
+    # would spoil verl's means).
+    assert all(v is None for i, v in enumerate(extra_info["language"]) if i != 2)
 
 
 def test_integration_verl_batch_manager_makes_one_request(service_url: str) -> None:
@@ -250,7 +250,7 @@ def test_integration_verl_results_have_identical_keys(service_url: str) -> None:
     )
     assert all(tuple(r) == RESULT_KEYS for r in results)
     assert all(isinstance(r["error"], str) for r in results)
-    assert results[-1]["language"] > 0.5 and math.isnan(results[-1]["acc"])
+    assert results[-1]["language"] > 0.5 and results[-1]["acc"] is None
 
 
 def test_integration_verl_async_samples_share_one_request(service_url: str) -> None:

@@ -1,13 +1,16 @@
 """verl reward functions backed by the service: ``compute_score`` and its batch and async forms.
 
-Point verl's ``custom_reward_function.path`` at this file and pick a function by ``name``:
+Point verl 0.9's ``reward.custom_reward_function.path`` at this file and pick a function by
+``reward.custom_reward_function.name`` (``verl_reward.yaml`` beside it is a tested config):
 
-- ``compute_score``: one sample per call, for the ``naive`` reward manager (one request each);
-- ``compute_score_batch``: the whole batch in one request, for the ``batch`` reward manager;
-- ``compute_score_async``: for verl's asynchronous reward loop; samples awaited together within
-  ``batch_window_s`` go out as one request.
+- ``compute_score_async``: for verl's reward loop (the default since 0.9), which hands samples
+  to its reward workers one at a time; a worker's samples awaited within ``batch_window_s`` go
+  out as one request;
+- ``compute_score``: one sample per call and one request each, where a sync function is needed;
+- ``compute_score_batch``: the whole batch in one request, for code that holds a batch (verl
+  0.9 has no reward manager that calls it).
 
-Options come from ``custom_reward_function.reward_kwargs`` (verl passes them as keyword
+Options come from ``reward.custom_reward_function.reward_kwargs`` (verl passes them as keyword
 arguments), then the environment (``VERIFIER_URL``, comma-separated for replicas, and
 ``VERIFIER_API_KEY``). Keyword arguments this module does not know are verl's own and ignored.
 
@@ -17,11 +20,12 @@ shape ``{"inputs": [...], "outputs": [...]}``. ``extra_info["question"]`` is the
 and ``extra_info["target_language"]`` asks for the language component.
 
 Every result has the same keys, as verl requires: ``score`` (the reward), ``acc``, ``format``,
-``language`` (the components; NaN where one does not apply), ``failed`` (0.0 or 1.0) and
-``error`` (a code such as ``timeout``, or ""). verl cannot take a missing reward, so a failed
-item scores ``failure_score`` (0.0 by default) in every numeric key, with ``failed=1.0`` and its
-code in ``error``, and each batch with failures is logged as a warning; the mean of ``failed`` is
-the failure rate. With ``raise_on_failure`` a failure raises :class:`VerlRewardError` instead.
+``language`` (the components; None where one does not apply, which verl's validation metrics
+leave out of their means, where NaN would spoil them), ``failed`` (0.0 or 1.0) and ``error`` (a
+code such as ``timeout``, or ""). verl cannot take a missing reward, so a failed item scores
+``failure_score`` (0.0 by default) in every numeric key, with ``failed=1.0`` and its code in
+``error``, and each batch with failures is logged as a warning; the mean of ``failed`` is the
+failure rate. With ``raise_on_failure`` a failure raises :class:`VerlRewardError` instead.
 """
 
 # No ``from __future__ import annotations``: verl may load this file by path without entering it
@@ -30,7 +34,6 @@ import asyncio
 import atexit
 import json
 import logging
-import math
 import os
 import threading
 from collections import Counter
@@ -212,9 +215,9 @@ def _result(outcome: RewardOutcome | ItemError, config: VerlRewardConfig) -> dic
         failed = config.failure_score
         code = error.code if error is not None else "no_reward"
         return {**dict.fromkeys(("score", *_COMPONENT_KEYS), failed), "failed": 1.0, "error": code}
-    components = {
-        key: float(outcome.components.get(name, math.nan)) for key, name in _COMPONENT_KEYS.items()
-    }
+    # None, not NaN, where a component does not apply: verl's validation metrics leave None
+    # out of a mean, and NaN would turn the whole mean into NaN.
+    components = {key: outcome.components.get(name) for key, name in _COMPONENT_KEYS.items()}
     return {"score": outcome.reward, **components, "failed": 0.0, "error": ""}
 
 
