@@ -145,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 metrics,
                 judge=None if judge is None else partial(grader.judge, mode="judge"),
                 sandbox=sandbox,
+                busy=lambda: pool.in_flight > 0,
             )
             await auditor.start()
             grader.auditor = app.state.auditor = auditor

@@ -49,6 +49,7 @@ REQUEST_AUDIT_RATE: ContextVar[float | None] = ContextVar("request_audit_rate", 
 
 JudgeCall = Callable[[Sequence[JudgeItem]], Awaitable[list[JudgeResult]]]
 _Z_95 = 1.959964
+_IDLE_POLL_S = 0.02
 
 
 @dataclass(frozen=True)
@@ -142,15 +143,18 @@ class _CodeJob:
 _Job = _MathJob | _CodeJob
 
 
-_niced = False
+_lowered = False
 
 
 def _audit_math_verify(response: str, reference: str) -> bool:
-    """Math-Verify in an audit worker, at the lowest CPU priority: grading comes first."""
-    global _niced
-    if not _niced:
-        os.nice(19)
-        _niced = True
+    """Math-Verify in an audit worker that runs only on CPU time grading leaves idle."""
+    global _lowered
+    if not _lowered:
+        try:  # SCHED_IDLE: scheduled only when no other task of ours wants the CPU
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        except (AttributeError, OSError):
+            os.nice(19)
+        _lowered = True
     return math_verify_accepts(response, reference)
 
 
@@ -164,8 +168,10 @@ class Auditor:
         *,
         judge: JudgeCall | None = None,
         sandbox: Sandbox | None = None,
+        busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self.settings = settings
+        self._busy = busy
         self.metrics = metrics
         self._judge = judge
         self.sandbox = sandbox
@@ -253,6 +259,8 @@ class Auditor:
     async def _drain(self) -> None:
         while True:
             job = await self._queue.get()
+            while self._busy():  # grading first: an audit starts only while workers idle
+                await asyncio.sleep(_IDLE_POLL_S)
             component = "math" if isinstance(job, _MathJob) else "code"
             try:
                 async with asyncio.timeout(self.settings.audit_timeout_s):
