@@ -53,6 +53,7 @@ from verifier_service.errors import (
     SandboxError,
     ServiceOverloadedError,
     VerifierError,
+    sandbox_boundary,
 )
 from verifier_service.general import GeneralInput, GeneralRewards
 from verifier_service.metrics import Metrics
@@ -303,14 +304,15 @@ class Grader:
         self.check_size("code", code)
         started = time.perf_counter()
         # Cancelled at the deadline, the sandbox stops the run and replaces its container.
-        result = await self.before_deadline(
-            self.sandbox.run(
-                Program(language, code),
-                sandbox_tests,
-                sandbox_limits,
-                stop_on_first_failure=stop_on_first_failure,
+        with sandbox_boundary():
+            result = await self.before_deadline(
+                self.sandbox.run(
+                    Program(language, code),
+                    sandbox_tests,
+                    sandbox_limits,
+                    stop_on_first_failure=stop_on_first_failure,
+                )
             )
-        )
         self.metrics.grading_seconds.labels("code").observe(time.perf_counter() - started)
         self.metrics.code_verdicts.labels(str(result.verdict)).inc()
         if result.verdict is Verdict.SE:
