@@ -47,7 +47,6 @@ from verifier_service.schemas import (
     CodeRunResult,
     CodeTestResult,
     Health,
-    ItemError,
     JudgeRequest,
     JudgeResponse,
     JudgeResultModel,
@@ -63,6 +62,7 @@ from verifier_service.schemas import (
     RewardItem,
     RewardsRequest,
     RewardsResponse,
+    to_item_error,
 )
 from verifier_service.settings import Settings
 from verifier_service.slime import router as slime_router
@@ -113,8 +113,7 @@ _JUDGE_FIELDS = ("question", "reference", "response")
 
 
 def _judge_error(grader: Grader, exc: VerifierError) -> JudgeResultModel:
-    grader.count_error("judge", exc)
-    return JudgeResultModel(error=ItemError(**exc.as_dict()))
+    return JudgeResultModel(error=to_item_error(exc, grader, "judge"))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -262,8 +261,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 try:
                     result = await grader.grade_math(response, reference, config)
                 except VerifierError as exc:
-                    grader.count_error("math", exc)
-                    return MathVerifyResult(error=ItemError(**exc.as_dict()))
+                    return MathVerifyResult(error=to_item_error(exc, grader, "math"))
                 grader.metrics.items.labels(
                     "math", "correct" if result.correct else "incorrect"
                 ).inc()
@@ -310,8 +308,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         stop_on_first_failure=item.stop_on_first_failure,
                     )
                 except VerifierError as exc:
-                    grader.count_error("code", exc)
-                    return CodeRunResult(error=ItemError(**exc.as_dict()))
+                    return CodeRunResult(error=to_item_error(exc, grader, "code"))
                 result = outcome.result
                 extracted = outcome.program if item.response is not None else None
                 if result is None:  # no program in the response
@@ -349,8 +346,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 try:
                     result = await grader.score_language(text, target, scope=Scope(body.scope))
                 except VerifierError as exc:
-                    grader.count_error("language", exc)
-                    return LanguageResultModel(error=ItemError(**exc.as_dict()))
+                    return LanguageResultModel(error=to_item_error(exc, grader, "language"))
                 return LanguageResultModel(
                     score=result.score,
                     counts=result.counts,
@@ -389,7 +385,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                         decided_by=verdict.decided_by,
                         reason=verdict.reason,
                         deterministic=verdict.deterministic,
-                        error=ItemError(**verdict.error.as_dict()) if verdict.error else None,
+                        error=to_item_error(verdict.error) if verdict.error else None,
                     )
             return JudgeResponse(results=[r for r in results if r is not None])
 
