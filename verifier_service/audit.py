@@ -181,8 +181,8 @@ class Auditor:
 
     @property
     def enabled(self) -> bool:
-        """Whether any item can be sampled: a rate above 0 here or allowed per request."""
-        return self.settings.audit_rate > 0 or self.settings.audit_allow_request_rate
+        """Whether items are sampled without a request asking (its audit_rate can, anyway)."""
+        return self.settings.audit_rate > 0
 
     async def start(self) -> None:
         self._tasks = [
