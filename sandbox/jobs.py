@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 from sandbox.compare import compare_json, compare_stdout
+from sandbox.errors import InvalidSubmissionError
 from sandbox.languages import Language, expand_command, get_language
 from sandbox.types import (
     AssertTest,
@@ -26,7 +27,6 @@ from sandbox.types import (
     TestResult,
     Verdict,
 )
-from verifier_service.errors import InvalidInputError
 
 DISPLAY_BYTES = 4096  # stdout/stderr kept in results, for people to read
 COMPILE_OUTPUT_BYTES = 64 * 1024
@@ -101,7 +101,7 @@ def _runner_test(test: Test, language: Language, run_argv: list[str]) -> dict[st
     if isinstance(test, StdioTest):
         return {"argv": run_argv, "stdin": test.stdin}
     if language.harness is None:
-        raise InvalidInputError(
+        raise InvalidSubmissionError(
             f"{language.name} takes stdin/stdout tests only; function-call and assert tests "
             "need a harness (python has one)"
         )
@@ -110,7 +110,7 @@ def _runner_test(test: Test, language: Language, run_argv: list[str]) -> dict[st
         try:
             args = json.loads(json.dumps(test.args))
         except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"args of {test.fn_name} are not JSON: {exc}") from exc
+            raise InvalidSubmissionError(f"args of {test.fn_name} are not JSON: {exc}") from exc
         return {"argv": argv, "harness": {"kind": "call", "fn_name": test.fn_name, "args": args}}
     return {"argv": argv, "harness": {"kind": "assert", "test_code": test.test_code}}
 
@@ -124,15 +124,15 @@ def build_job(
     float_tolerance: float | None = None,
     address_space: bool = False,
 ) -> Job:
-    """The runner's job for a submission; InvalidInputError for what cannot be run at all."""
+    """The runner's job for a submission; InvalidSubmissionError for what cannot be run at all."""
     language = get_language(program.language)
     _check_text("code", program.code)
     for test in tests:
         _check_text("test", json.dumps(test.__dict__, ensure_ascii=False, default=str))
     if len(program.code.encode()) > MAX_CODE_BYTES:
-        raise InvalidInputError(f"code is larger than {MAX_CODE_BYTES} bytes")
+        raise InvalidSubmissionError(f"code is larger than {MAX_CODE_BYTES} bytes")
     if not tests:
-        raise InvalidInputError("a submission needs at least one test")
+        raise InvalidSubmissionError("a submission needs at least one test")
     run_argv = expand_command(language.run, memory_mb=limits.memory_mb)
     compile_step = None
     if language.compile is not None:
@@ -161,7 +161,7 @@ def _check_text(name: str, text: str) -> None:
     try:
         text.encode()
     except UnicodeEncodeError as exc:
-        raise InvalidInputError(
+        raise InvalidSubmissionError(
             f"{name} is not valid Unicode: a lone surrogate at position {exc.start}"
         ) from None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verifier_service.errors import InvalidInputError
+from sandbox.errors import InvalidSubmissionError
 
 
 @dataclass(frozen=True)
@@ -123,12 +123,12 @@ ALIASES = {
 
 
 def get_language(name: str) -> Language:
-    """The table's entry for a language name or alias; InvalidInputError if unknown."""
+    """The table's entry for a language name or alias; InvalidSubmissionError if unknown."""
     key = name.strip().lower()
     language = LANGUAGES.get(ALIASES.get(key, key))
     if language is None:
         known = ", ".join(sorted(LANGUAGES))
-        raise InvalidInputError(f"unknown language {name!r}; known: {known}")
+        raise InvalidSubmissionError(f"unknown language {name!r}; known: {known}")
     return language
 
 

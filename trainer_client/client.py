@@ -33,8 +33,6 @@ from typing import Any, Self
 
 import httpx
 
-from verifier_service.errors import VerifierError
-
 REWARDS_PATH = "/v1/rewards"
 # The service must answer before the client stops waiting: its deadline leaves this much of the
 # timeout (at most half of it) for the way back and for reading the request.
@@ -44,10 +42,18 @@ _DEADLINE_MARGIN_S = 5.0
 # --- errors ----------------------------------------------------------------------------------
 
 
-class RewardClientError(VerifierError):
-    """Base of the errors the reward client raises."""
+class RewardClientError(Exception):
+    """Base of the errors the reward client raises: a ``code`` and a ``message``, as the
+    service's per-item errors have, so callers can treat both alike."""
 
     code = "client_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
 
 
 class RewardRequestError(RewardClientError):

@@ -36,7 +36,7 @@ from sandbox import Limits, Program, RunResult, Sandbox, Test, Verdict
 from verifier_service.engine.judge import JudgeItem, JudgeResult
 from verifier_service.engine.math import MathResult
 from verifier_service.engine.peer import math_verify_accepts
-from verifier_service.errors import VerifierError
+from verifier_service.errors import VerifierError, sandbox_boundary
 from verifier_service.metrics import Metrics
 from verifier_service.settings import Settings
 from verifier_service.version import GRADER_VERSION
@@ -311,9 +311,10 @@ class Auditor:
 
     async def _audit_code(self, job: _CodeJob) -> None:
         assert self.sandbox is not None
-        rerun = await self.sandbox.run(
-            job.program, job.tests, job.limits, stop_on_first_failure=job.stop_on_first_failure
-        )
+        with sandbox_boundary():
+            rerun = await self.sandbox.run(
+                job.program, job.tests, job.limits, stop_on_first_failure=job.stop_on_first_failure
+            )
         if rerun.verdict is Verdict.SE:
             self._count_error("code", "rerun_sandbox_error")
             return

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 
 from sandbox import Sandbox
+from sandbox.errors import SandboxError
 from verifier_service.engine.judge import JudgeBackend, OpenAICompatBackend
-from verifier_service.errors import SandboxError
+from verifier_service.errors import sandbox_boundary
 from verifier_service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,8 @@ async def start_sandbox(settings: Settings) -> Sandbox | None:
         except SandboxError as exc:
             logger.warning("docker sandbox unavailable (%s); using the local backend", exc)
             choice = "local"
-    return await _started(Sandbox(choice))
+    with sandbox_boundary():
+        return await _started(Sandbox(choice))
 
 
 async def _started(box: Sandbox) -> Sandbox:

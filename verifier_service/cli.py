@@ -22,6 +22,7 @@ from rich.table import Table
 from verifier_service.check import add_check_parser, run_check
 from verifier_service.errors import VerifierError
 from verifier_service.rollout_audit import add_audit_parser, run_audit
+from verifier_service.schemas import to_item_error
 from verifier_service.settings import Settings
 
 _BATCH = 256
@@ -284,7 +285,7 @@ class _LocalGrader:
             try:
                 result = await grader.grade_math(response, reference, config)
             except VerifierError as exc:
-                return {"correct": None, "error": exc.as_dict()}
+                return {"correct": None, "error": to_item_error(exc).model_dump()}
             return {
                 "correct": result.correct,
                 "extracted": result.extracted,

@@ -20,6 +20,11 @@ batch.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sandbox import errors as sandbox_errors
+
 
 class VerifierError(Exception):
     """Base of every error the service reports for an item or a request."""
@@ -78,3 +83,14 @@ class ServiceOverloadedError(VerifierError):
     """A request-level refusal: the grading queue is full. Answered with 429 + Retry-After."""
 
     code = "overloaded"
+
+
+@contextmanager
+def sandbox_boundary() -> Iterator[None]:
+    """The sandbox package's errors, raised inside, in the service's vocabulary (same message)."""
+    try:
+        yield
+    except sandbox_errors.InvalidSubmissionError as exc:
+        raise InvalidInputError(exc.message) from exc
+    except sandbox_errors.SandboxError as exc:
+        raise SandboxError(exc.message) from exc

@@ -37,6 +37,7 @@ from verifier_service.engine.language import (
 )
 from verifier_service.errors import InvalidInputError, VerifierError
 from verifier_service.evaluation import GradePairs, InputLine, ProgressHook, read_lines
+from verifier_service.schemas import to_item_error
 
 __all__ = [
     "REASONS",
@@ -273,7 +274,7 @@ async def _decide_batch(
 
 def _language_details(language: LanguageResult | VerifierError) -> dict[str, Any]:
     if isinstance(language, VerifierError):
-        return {"error": language.as_dict()}
+        return {"error": to_item_error(language).model_dump()}
     return {"score": language.score, "counts": language.counts, "reason": language.reason}
 
 

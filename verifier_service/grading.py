@@ -53,11 +53,19 @@ from verifier_service.errors import (
     SandboxError,
     ServiceOverloadedError,
     VerifierError,
+    sandbox_boundary,
 )
 from verifier_service.general import GeneralInput, GeneralRewards
 from verifier_service.metrics import Metrics
 from verifier_service.scheduling import current_scope, request_scope
-from verifier_service.schemas import CodeLimits, CodeTest, ItemError, RewardItem, RewardResult
+from verifier_service.schemas import (
+    CodedError,
+    CodeLimits,
+    CodeTest,
+    RewardItem,
+    RewardResult,
+    to_item_error,
+)
 from verifier_service.settings import Settings
 from verifier_service.workers import WorkerPool
 
@@ -303,14 +311,15 @@ class Grader:
         self.check_size("code", code)
         started = time.perf_counter()
         # Cancelled at the deadline, the sandbox stops the run and replaces its container.
-        result = await self.before_deadline(
-            self.sandbox.run(
-                Program(language, code),
-                sandbox_tests,
-                sandbox_limits,
-                stop_on_first_failure=stop_on_first_failure,
+        with sandbox_boundary():
+            result = await self.before_deadline(
+                self.sandbox.run(
+                    Program(language, code),
+                    sandbox_tests,
+                    sandbox_limits,
+                    stop_on_first_failure=stop_on_first_failure,
+                )
             )
-        )
         self.metrics.grading_seconds.labels("code").observe(time.perf_counter() - started)
         self.metrics.code_verdicts.labels(str(result.verdict)).inc()
         if result.verdict is Verdict.SE:
@@ -536,7 +545,7 @@ class Grader:
                 reward=None,
                 components=scored.components,
                 details=scored.details,
-                error=ItemError(**exc.as_dict()),
+                error=to_item_error(exc),
             )
         return RewardResult(
             id=item.id, reward=reward, components=scored.components, details=scored.details
@@ -591,6 +600,6 @@ class Grader:
     def _count_outcome(self, component: str, correct: bool) -> None:
         self.metrics.items.labels(component, "correct" if correct else "incorrect").inc()
 
-    def count_error(self, component: str, exc: VerifierError) -> None:
+    def count_error(self, component: str, exc: CodedError) -> None:
         self.metrics.items.labels(component, "error").inc()
         self.metrics.item_errors.labels(component, exc.code).inc()

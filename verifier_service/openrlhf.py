@@ -28,6 +28,7 @@ from verifier_service.schemas import (
     OpenRLHFResponse,
     RewardItem,
     RewardResult,
+    to_item_error,
 )
 
 COMPONENTS = ("accuracy", "format", "language")
@@ -100,7 +101,7 @@ def openrlhf_response(
     errors: list[ItemError | None] = []
     for result in results:
         if isinstance(result, InvalidInputError):
-            result = RewardResult(error=ItemError(**result.as_dict()))
+            result = RewardResult(error=to_item_error(result))
         failed = result.error is not None or result.reward is None
         reward = failure_reward if failed or result.reward is None else result.reward
         rewards.append(reward)

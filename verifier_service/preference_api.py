@@ -15,11 +15,11 @@ from verifier_service.engine.general import Comparison
 from verifier_service.errors import VerifierError
 from verifier_service.grading import Grader
 from verifier_service.schemas import (
-    ItemError,
     PreferenceRequest,
     PreferenceResponse,
     PreferenceResult,
     PreferenceVerdict,
+    to_item_error,
 )
 
 __all__ = ["router"]
@@ -46,7 +46,7 @@ async def preference(body: PreferenceRequest, request: Request) -> PreferenceRes
                 for response in item.responses:
                     grader.check_size("response", response)
             except VerifierError as exc:
-                results[index] = PreferenceResult(error=ItemError(**exc.as_dict()))
+                results[index] = PreferenceResult(error=to_item_error(exc))
             else:
                 asked.append(index)
         if grader.general is None:
@@ -70,7 +70,7 @@ async def preference(body: PreferenceRequest, request: Request) -> PreferenceRes
 
 def _verdict(comparison: Comparison | VerifierError) -> PreferenceVerdict:
     if isinstance(comparison, VerifierError):
-        return PreferenceVerdict(error=ItemError(**comparison.as_dict()))
+        return PreferenceVerdict(error=to_item_error(comparison))
     values = list(comparison.values) if comparison.values is not None else None
     return PreferenceVerdict(
         preferred=comparison.preferred, reason=comparison.reason, values=values

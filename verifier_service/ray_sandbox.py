@@ -19,8 +19,8 @@ from ray.serve.request_router import FIFOMixin, PendingRequest, RequestRouter, R
 
 from sandbox import Sandbox
 from sandbox.backends.docker import DockerBackend, DockerSettings
+from sandbox.errors import SandboxError
 from sandbox.types import Limits, Program, RunResult, Test
-from verifier_service.errors import SandboxError
 from verifier_service.settings import Settings
 
 logger = logging.getLogger(__name__)

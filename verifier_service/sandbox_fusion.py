@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field
 
 from sandbox import Limits, Program, RunResult, Sandbox, StdioTest, TestResult, Verdict
 from sandbox.jobs import DISPLAY_BYTES
-from verifier_service.errors import ServiceOverloadedError, VerifierError
+from verifier_service.errors import ServiceOverloadedError, VerifierError, sandbox_boundary
 from verifier_service.wire import UnicodeCheckedRoute
 
 router = APIRouter(tags=["SandboxFusion"], route_class=UnicodeCheckedRoute)
@@ -185,7 +185,8 @@ async def run_code(body: RunCodeRequest, request: Request) -> RunCodeResponse:
         with grader.admit(1):
             grader.check_size("code", body.code)
             program = Program(language, body.code)
-            result = await box.run(program, [StdioTest(body.stdin or "", "")], limits)
+            with sandbox_boundary():
+                result = await box.run(program, [StdioTest(body.stdin or "", "")], limits)
     except ServiceOverloadedError:
         raise  # 429 with Retry-After, as for every endpoint
     except VerifierError as exc:

@@ -6,7 +6,7 @@ the item's ``error`` and never fail the batch; only a request whose shape is wro
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,6 +57,29 @@ class ItemError(_Model):
 
     code: str = Field(description="e.g. invalid_input, invalid_reference, timeout")
     message: str
+
+
+class CodedError(Protocol):
+    """A service error, or an engine's record of one (the judge's per-item error)."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def message(self) -> str: ...
+
+
+class ErrorCounter(Protocol):
+    def count_error(self, component: str, exc: CodedError) -> None: ...
+
+
+def to_item_error(
+    exc: CodedError, counter: ErrorCounter | None = None, component: str = ""
+) -> ItemError:
+    """The wire form of an item's error; counted under ``component`` when a counter is given."""
+    if counter is not None:
+        counter.count_error(component, exc)
+    return ItemError(code=exc.code, message=exc.message)
 
 
 # --- /v1/math/verify -------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from verifier_service.errors import InvalidInputError, VerifierError
 from verifier_service.grading import Grader
 from verifier_service.openrlhf import COMPONENTS, label_item
-from verifier_service.schemas import ItemError, RewardItem, RewardResult
+from verifier_service.schemas import RewardItem, RewardResult, to_item_error
 from verifier_service.wire import UnicodeCheckedRoute
 
 router = APIRouter(tags=["slime"], route_class=UnicodeCheckedRoute)
@@ -141,15 +141,14 @@ async def slime_reward(
     grader: Grader = request.app.state.grader
     item = label_item(_prompt_text(body.prompt), body.response, _label_text(body.label))
     if isinstance(item, InvalidInputError):
-        result = RewardResult(error=ItemError(**item.as_dict()))
-        grader.count_error("slime", item)
+        result = RewardResult(error=to_item_error(item, grader, "slime"))
     else:
         try:
             result = await _coalescer(request).score(item)
         except VerifierError as exc:
             if exc.code == "overloaded":
                 raise
-            result = RewardResult(error=ItemError(**exc.as_dict()))
+            result = RewardResult(error=to_item_error(exc))
     failure = request.app.state.settings.slime_failure_reward
     failed = result.error is not None or result.reward is None
     if failed:

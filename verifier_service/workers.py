@@ -111,6 +111,11 @@ class WorkerPool:
     def active(self) -> bool:
         return self._idle is not None and not self._closed
 
+    def pids(self) -> list[int]:
+        """The process ids of the live workers (for operators and tests)."""
+        alive = (w.process for w in self._all if w.process.is_alive())
+        return [p.pid for p in alive if p.pid is not None]
+
     async def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
@@ -249,8 +254,3 @@ async def _readable(conn: Connection) -> None:
         # uvloop leaves a watched fd non-blocking: a message larger than the pipe's buffer
         # (a 200 KB answer) would then fail half-read, as if the worker had died.
         os.set_blocking(fd, True)
-
-
-def worker_pids(pool: WorkerPool) -> list[int]:
-    """The process ids of a pool's live workers (for operators and tests)."""
-    return [w.process.pid for w in pool._all if w.process.pid is not None and w.process.is_alive()]

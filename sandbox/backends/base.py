@@ -14,9 +14,9 @@ import struct
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+from sandbox.errors import SandboxError
 from sandbox.jobs import Collector, Job, build_job
 from sandbox.types import Limits, Program, RunResult, Test, Verdict
-from verifier_service.errors import SandboxError
 
 _HEADER = struct.Struct(">I")
 logger = logging.getLogger(__name__)
@@ -161,7 +161,10 @@ class WorkerPool:
         float_tolerance: float | None,
         address_space: bool,
     ) -> RunResult:
-        """Build the runner's job for a submission and run it (InvalidInputError if unusable)."""
+        """Build the runner's job for a submission and run it.
+
+        InvalidSubmissionError when the submission is unusable.
+        """
         job = build_job(
             program,
             tests,

@@ -28,9 +28,9 @@ from typing import Any
 
 from sandbox.backends.base import BrokenWorkerError, FrameBuffer, WorkerPool, encode_frame
 from sandbox.backends.engine import AttachedStream, DockerEngine
+from sandbox.errors import InvalidSubmissionError, SandboxError
 from sandbox.jobs import Job, read_runner_source
 from sandbox.types import Limits, Program, RunResult, Test
-from verifier_service.errors import InvalidInputError, SandboxError
 
 LABEL = "io.verifier.sandbox"
 SANDBOX_UID = 10001
@@ -300,7 +300,7 @@ class DockerBackend:
         float_tolerance: float | None = None,
     ) -> RunResult:
         if limits.memory_mb > self.max_memory_mb:
-            raise InvalidInputError(
+            raise InvalidSubmissionError(
                 f"memory_mb {limits.memory_mb} is over {self.max_memory_mb}: the host's memory "
                 f"shared by {self.size} sandbox containers"
             )

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import httpx
 
-from verifier_service.errors import SandboxError
+from sandbox.errors import SandboxError
 
 _MUX_HEADER = struct.Struct(">BxxxI")  # stream type, 3 pad bytes, payload size
 logger = logging.getLogger(__name__)

@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from sandbox.backends.base import BrokenWorkerError, FrameBuffer, WorkerPool, encode_frame
+from sandbox.errors import SandboxError
 from sandbox.jobs import Job, read_runner_source
 from sandbox.types import Limits, Program, RunResult, Test
-from verifier_service.errors import SandboxError
 
 SANDBOX_UID = 10001
 CHECKER_UID = 10002  # the trusted checker of function-call and assert tests

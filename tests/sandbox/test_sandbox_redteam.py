@@ -9,9 +9,9 @@ import time
 import pytest
 
 from sandbox import CallTest, Limits, StdioTest, Verdict
+from sandbox.errors import InvalidSubmissionError
 from sandbox.jobs import build_job
 from sandbox.types import Program
-from verifier_service.errors import InvalidInputError
 
 LIMITS = Limits(time_s=1, wall_time_s=3, memory_mb=128)
 DONE = StdioTest("", "done\n")
@@ -164,7 +164,7 @@ def test_redteam_invalid_utf8_output_on_the_local_backend(local) -> None:
     ids=["code", "stdin", "call args"],
 )
 def test_redteam_lone_surrogate_input_is_invalid_input(code: str, tests: list) -> None:
-    with pytest.raises(InvalidInputError, match="lone surrogate"):
+    with pytest.raises(InvalidSubmissionError, match="lone surrogate"):
         build_job(Program("python", code), tests, LIMITS)
 
 
@@ -331,7 +331,7 @@ def test_redteam_memory_limit_is_bounded_by_the_host(loop_thread) -> None:
     assert max_memory_mb(DockerSettings(), 2) >= 1024
     backend = DockerBackend(DockerSettings(pool_size=1000))
     try:
-        with pytest.raises(InvalidInputError, match="host's memory"):
+        with pytest.raises(InvalidSubmissionError, match="host's memory"):
             loop_thread.call(backend.run(Program("python", "pass"), [DONE], LIMITS))
     finally:
         loop_thread.call(backend.engine.close())

@@ -143,9 +143,9 @@ def test_verdicts_assert_tests(docker) -> None:
 
 
 def test_verdicts_function_tests_need_a_harness(docker) -> None:
-    from verifier_service.errors import InvalidInputError
+    from sandbox.errors import InvalidSubmissionError
 
-    with pytest.raises(InvalidInputError, match="stdin/stdout"):
+    with pytest.raises(InvalidSubmissionError, match="stdin/stdout"):
         docker.run("c", "int main(){}", [CallTest("f", [], 1)])
 
 

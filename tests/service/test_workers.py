@@ -19,7 +19,7 @@ from verifier_service.errors import (
     VerifierError,
     WorkerCrashedError,
 )
-from verifier_service.workers import WorkerPool, worker_pids
+from verifier_service.workers import WorkerPool
 
 T = TypeVar("T")
 
@@ -77,10 +77,10 @@ def test_workers_call_returns_value_with_kwargs() -> None:
 
 def test_workers_timeout_kills_and_replaces_worker() -> None:
     async def scenario(pool: WorkerPool) -> tuple[list[int], list[int], int]:
-        before = worker_pids(pool)
+        before = pool.pids()
         with pytest.raises(GradingTimeoutError, match=r"longer than 0\.5 s"):
             await pool.call(_sleep_forever, timeout=0.5)
-        return before, worker_pids(pool), await pool.call(_add, 2, 2, timeout=10)
+        return before, pool.pids(), await pool.call(_add, 2, 2, timeout=10)
 
     before, after, value = _with_pool(scenario)
     assert value == 4
@@ -111,7 +111,7 @@ def test_workers_crash_becomes_worker_crashed() -> None:
 
 def test_workers_killed_idle_worker_costs_no_item() -> None:
     async def scenario(pool: WorkerPool) -> list[int]:
-        for pid in worker_pids(pool):
+        for pid in pool.pids():
             os.kill(pid, signal.SIGKILL)
         await asyncio.sleep(0.5)  # the kills have landed: the workers are gone, not dying
         return await asyncio.gather(*(pool.call(_add, n, 1, timeout=10) for n in range(6)))
@@ -124,7 +124,7 @@ def test_workers_killed_busy_worker_fails_only_its_item() -> None:
         busy = asyncio.ensure_future(pool.call(_sleep_forever, timeout=30))
         others = [asyncio.ensure_future(pool.call(_nap, 0.05, timeout=10)) for _ in range(20)]
         await asyncio.sleep(0.3)
-        victim = next(iter(set(worker_pids(pool))))
+        victim = next(iter(set(pool.pids())))
         os.kill(victim, signal.SIGKILL)
         busy.cancel()  # whichever worker sleeps forever must not block the test
         return await asyncio.gather(*others, return_exceptions=True)
@@ -152,7 +152,7 @@ def test_workers_survive_repeated_kills_under_load() -> None:
         async def killer() -> None:
             for _ in range(4):
                 await asyncio.sleep(0.7)
-                os.kill(worker_pids(pool)[0], signal.SIGKILL)
+                os.kill(pool.pids()[0], signal.SIGKILL)
 
         await asyncio.gather(killer(), *(client() for _ in range(32)))
         return counts

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from sandbox import AssertTest, CallTest, Limits, RunResult, StdioTest, Test, Verdict
 from sandbox.languages import ALIASES, get_language
 from verifier_service.engine.format import final_part
-from verifier_service.errors import InvalidInputError
+from verifier_service.errors import InvalidInputError, sandbox_boundary
 
 Scoring = Literal["binary", "fraction"]
 
@@ -50,7 +50,8 @@ def _fenced_blocks(text: str) -> list[tuple[str, str]]:
 
 
 def _language_names(language: str) -> set[str]:
-    name = get_language(language).name
+    with sandbox_boundary():
+        name = get_language(language).name
     return {name} | {alias for alias, target in ALIASES.items() if target == name}
 
 
