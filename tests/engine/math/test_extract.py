@@ -50,6 +50,10 @@ BOXED = [
     pytest.param("\\boxed{\\left\\{ x \\right.}", "\\left\\{ x \\right.", "boxed", id="right-dot"),
     pytest.param("\\boxed{a \\\\ b}", "a \\\\ b", "boxed", id="line-break-inside"),
     pytest.param("\\fbox{12}", "12", "boxed", id="fbox"),
+    # The scan for boxes starts at the first box command; a line break "\\\\" before the
+    # word "boxed" is not one, and braces opened before the first box never pair with it.
+    pytest.param("so x \\\\boxed{3}", "3", "final_number", id="line-break-then-boxed"),
+    pytest.param("{ {x} \\boxed{1} } }", "1", "boxed", id="braces-before-first-box"),
     pytest.param("the result is \\boxed 5.", "5", "boxed", id="space-form"),
     pytest.param("$\\boxed 34$", "34", "boxed", id="space-form-in-dollars"),
     pytest.param("\\boxed {7}", "7", "boxed", id="space-before-brace"),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal
 
 import sympy
@@ -75,6 +75,12 @@ class ParsedAnswer:
 
     def describe(self) -> str:
         """A short readable form of the parsed value, for results and logs."""
+        return self._description
+
+    @cached_property
+    def _description(self) -> str:
+        # Printing a sympy value costs more than comparing it, and parsed answers are shared
+        # through the parse cache: print each node once.
         body = self._describe_body()
         return f"{body} [{self.unit}]" if self.unit else body
 
