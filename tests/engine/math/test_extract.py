@@ -295,6 +295,17 @@ REFERENCES = [
     pytest.param("First \\boxed{1} papers, then \\boxed{2}", "2", id="scattered-boxes"),
     pytest.param("  \\[ x \\in [0, 1) \\]  ", "x \\in [0, 1)", id="display"),
     pytest.param("34.", "34", id="trailing-period"),
+    # Escaped twice on its way through JSON: one level of escapes is undone.
+    pytest.param(
+        "so \\\\boxed{12}.\\n\\n**Final Answer**\\n\\\\boxed{\\\\frac{1}{2}}",
+        "\\frac{1}{2}",
+        id="escaped-twice",
+    ),
+    pytest.param(
+        "\\begin{pmatrix}1 \\\\ 2\\end{pmatrix}",
+        "\\begin{pmatrix}1 \\\\ 2\\end{pmatrix}",
+        id="row-break-kept",
+    ),
 ]
 
 

@@ -173,6 +173,11 @@ def extract_reference(reference: str) -> str:
     """
     reference = visible_text(reference)
     group = _find_box_group(reference)
+    if group is None and _ESCAPED_BOX.search(reference):
+        # A solution escaped twice on its way through JSON ("\\\\boxed{840}", "\\n" for a
+        # newline): undo one level. References only: a response's text is taken as written.
+        reference = _ONE_ESCAPE.sub(_unescape, reference)
+        group = _find_box_group(reference)
     if group is not None:
         if group.problem is not None:
             raise InvalidReferenceError(f"reference {_preview(reference)}: {group.problem}")
@@ -181,6 +186,14 @@ def extract_reference(reference: str) -> str:
     if not answer:
         raise InvalidReferenceError(f"reference {_preview(reference)} is empty")
     return answer
+
+
+_ESCAPED_BOX = re.compile(r"\\\\(?:boxed|fbox)(?![A-Za-z])")
+_ONE_ESCAPE = re.compile(r"\\([\\n])")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return "\n" if match.group(1) == "n" else "\\"
 
 
 def strip_math_delimiters(text: str) -> str:
