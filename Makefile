@@ -61,11 +61,19 @@ bench: install docker sandbox-image
 	$(PY) benchmarks/math_bench.py
 	$(PY) benchmarks/code_bench.py
 	$(PY) benchmarks/language_bench.py
+	$(PY) benchmarks/scheduling_bench.py
 
 clean:
 	rm -rf $(VENV) .frameworks .pytest_cache .mypy_cache .ruff_cache
 
-# The reliability tests stretched out: longer load, more fuzz examples, faults under longer load.
+# The soak: SOAK_MINUTES of hostile, unique and long traffic, sampled every 30 s; fails when
+# memory, fds, processes or containers grow after warm-up (docs/soak.md). Then the other
+# reliability tests stretched out: longer load, more fuzz examples, faults under longer load.
+SOAK_MINUTES ?= 30
 .PHONY: soak
 soak: install docker sandbox-image
-	RELIABILITY_SCALE=$${RELIABILITY_SCALE:-10} $(VENV)/bin/pytest -s tests/reliability
+	SOAK_MINUTES=$(SOAK_MINUTES) SOAK_INTERVAL_S=$${SOAK_INTERVAL_S:-30} \
+		SOAK_REPORT=$${SOAK_REPORT:-soak-report.md} \
+		$(VENV)/bin/pytest -s tests/reliability/test_soak.py
+	RELIABILITY_SCALE=$${RELIABILITY_SCALE:-10} $(VENV)/bin/pytest -s tests/reliability \
+		--deselect tests/reliability/test_soak.py

@@ -40,6 +40,7 @@ from verifier_service.openrlhf import openrlhf_response, reward_items
 from verifier_service.preference_api import router as preference_router
 from verifier_service.sandbox_fusion import router as sandbox_fusion_router
 from verifier_service.schemas import (
+    BatchRequest,
     CodeItem,
     CodeRunRequest,
     CodeRunResponse,
@@ -90,19 +91,24 @@ def _require_api_key(request: Request) -> None:
 
 
 @contextmanager
-def _admitted(grader: Grader, settings: Settings, count: int) -> Iterator[None]:
-    """Refuse a batch over the item limit (413) or one the queue has no room for (429)."""
+def _admitted(
+    grader: Grader, settings: Settings, count: int, body: _Scheduled | None = None
+) -> Iterator[None]:
+    """Refuse a batch over the item limit (413) or one the queue has no room for (429); serve
+    it with the body's deadline and priority."""
     if count > settings.max_items:
         raise HTTPException(
             status_code=413,
             detail=f"{count} items in one request; the limit is {settings.max_items} "
             "(VERIFIER_MAX_ITEMS): split the batch",
         )
-    with grader.admit(count):
+    deadline_s = body.deadline_s if body is not None else None
+    with grader.admit(count, deadline_s=deadline_s, priority=body.priority if body else 0):
         yield
 
 
 GraderDep = Annotated[Grader, Depends(_grader)]
+_Scheduled = BatchRequest | OpenRLHFRequest
 _JUDGE_FIELDS = ("question", "reference", "response")
 
 
@@ -118,7 +124,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = WorkerPool(workers=settings.workers, memory_mb=settings.worker_memory_mb)
+        pool = WorkerPool(
+            workers=settings.workers,
+            memory_mb=settings.worker_memory_mb,
+            cache_bytes=settings.worker_cache_bytes,
+        )
         judge = build_judge_backend(settings)
         general = GeneralRewards.from_settings(settings, judge, metrics)
         sandbox = None
@@ -129,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await general.load()
             sandbox = await start_sandbox(settings)
             grader = Grader(settings, pool, metrics, judge, sandbox, general=general)
+            metrics.caches.source = grader.cache_stats
             auditor = Auditor(
                 settings,
                 metrics,
@@ -210,8 +221,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ready = grader.pool.active and judge["ready"] and sandbox["ready"]
         body = Readiness(
             ready=ready,
-            workers={"processes": grader.pool.workers, "in_flight": grader.pool.in_flight},
-            cache={"entries": len(grader.cache), "capacity": grader.cache.capacity},
+            workers={
+                "processes": grader.pool.workers,
+                "in_flight": grader.pool.in_flight,
+                "waiting": grader.pool.waiting,
+            },
+            cache={
+                "entries": len(grader.cache),
+                "bytes": grader.cache.bytes,
+                "max_bytes": grader.cache.max_bytes,
+            },
             judge=judge,
             sandbox=sandbox,
             general=grader.general.status() if grader.general is not None else {},
@@ -236,7 +255,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/v1/math/verify", dependencies=authed)
     async def math_verify(body: MathVerifyRequest, grader: GraderDep) -> MathVerifyResponse:
         REQUEST_AUDIT_RATE.set(body.audit_rate)
-        with _admitted(grader, settings, len(body.items)):
+        with _admitted(grader, settings, len(body.items), body):
             config = grader.math_config(body.options.last_number_fallback)
 
             async def one(response: str, reference: str) -> MathVerifyResult:
@@ -263,7 +282,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/v1/rewards", dependencies=authed)
     async def rewards(body: RewardsRequest, grader: GraderDep) -> RewardsResponse:
         REQUEST_AUDIT_RATE.set(body.audit_rate)
-        with _admitted(grader, settings, len(body.items)):
+        with _admitted(grader, settings, len(body.items), body):
             config = grader.math_config(body.options.last_number_fallback)
             results = await grader.rewards(
                 body.items,
@@ -278,7 +297,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/v1/code/run", dependencies=authed)
     async def code_run(body: CodeRunRequest, grader: GraderDep) -> CodeRunResponse:
         REQUEST_AUDIT_RATE.set(body.audit_rate)
-        with _admitted(grader, settings, len(body.items)):
+        with _admitted(grader, settings, len(body.items), body):
 
             async def one(item: CodeItem) -> CodeRunResult:
                 try:
@@ -324,7 +343,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/v1/language", dependencies=authed)
     async def language(body: LanguageRequest, grader: GraderDep) -> LanguageResponse:
-        with _admitted(grader, settings, len(body.items)):
+        with _admitted(grader, settings, len(body.items), body):
 
             async def one(text: str, target: str) -> LanguageResultModel:
                 try:
@@ -344,7 +363,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/v1/judge", dependencies=authed)
     async def judge(body: JudgeRequest, grader: GraderDep) -> JudgeResponse:
-        with _admitted(grader, settings, len(body.items)):
+        with _admitted(grader, settings, len(body.items), body):
             results: list[JudgeResultModel | None] = [None] * len(body.items)
             asked: list[int] = []
             for index, item in enumerate(body.items):
@@ -378,7 +397,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.post("/get_reward", dependencies=authed)
     async def get_reward(body: OpenRLHFRequest, grader: GraderDep) -> OpenRLHFResponse:
-        with _admitted(grader, settings, len(body.query)):
+        with _admitted(grader, settings, len(body.query), body):
             for name, values in (("prompts", body.prompts), ("labels", body.labels)):
                 if values is not None and len(values) != len(body.query):
                     raise HTTPException(

@@ -168,7 +168,7 @@ class Auditor:
         self.settings = settings
         self.metrics = metrics
         self._judge = judge
-        self._sandbox = sandbox
+        self.sandbox = sandbox
         self._random = random.Random(settings.audit_seed)
         self._queue: asyncio.Queue[_Job] = asyncio.Queue(maxsize=settings.audit_queue_size)
         self._pool = WorkerPool(workers=1, memory_mb=settings.worker_memory_mb)
@@ -181,8 +181,8 @@ class Auditor:
 
     @property
     def enabled(self) -> bool:
-        """Whether any item can be sampled: a rate above 0 here or allowed per request."""
-        return self.settings.audit_rate > 0 or self.settings.audit_allow_request_rate
+        """Whether items are sampled without a request asking (its audit_rate can, anyway)."""
+        return self.settings.audit_rate > 0
 
     async def start(self) -> None:
         self._tasks = [
@@ -244,7 +244,7 @@ class Auditor:
         wire: Mapping[str, Any],
     ) -> None:
         """Maybe audit a code item that got a verdict."""
-        if self._sandbox is not None and self._sampled("code"):
+        if self.sandbox is not None and self._sampled("code"):
             job = _CodeJob(program, tuple(tests), limits, stop_on_first_failure, result, wire)
             self._enqueue("code", job)
 
@@ -302,8 +302,8 @@ class Auditor:
         return verdict.correct
 
     async def _audit_code(self, job: _CodeJob) -> None:
-        assert self._sandbox is not None
-        rerun = await self._sandbox.run(
+        assert self.sandbox is not None
+        rerun = await self.sandbox.run(
             job.program, job.tests, job.limits, stop_on_first_failure=job.stop_on_first_failure
         )
         if rerun.verdict is Verdict.SE:
@@ -384,7 +384,7 @@ class Auditor:
                 # Math-Verify comes with the [audit] extra; without it math audits only error.
                 "math_verify": importlib.util.find_spec("math_verify") is not None,
                 "judge": self._judge is not None,
-                "rerun": self._sandbox is not None,
+                "rerun": self.sandbox is not None,
             },
             "grader_version": GRADER_VERSION,
             "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._started)),

@@ -272,7 +272,11 @@ class _LocalGrader:
         from verifier_service.workers import WorkerPool
 
         settings = Settings()
-        self.pool = WorkerPool(workers=settings.workers, memory_mb=settings.worker_memory_mb)
+        self.pool = WorkerPool(
+            workers=settings.workers,
+            memory_mb=settings.worker_memory_mb,
+            cache_bytes=settings.worker_cache_bytes,
+        )
         grader = Grader(settings, self.pool, Metrics())
         config = grader.math_config(self.args.last_number_fallback or None)
 

@@ -4,6 +4,7 @@
     ├── InvalidInputError       invalid_input      the item is unusable (too large, fields)
     ├── InvalidReferenceError   invalid_reference  the reference cannot be parsed
     ├── GradingTimeoutError     timeout            grading ran past its limit; worker killed
+    │   └── DeadlineExceededError   timeout           the request's deadline came first
     ├── GradingResourceError    resource_limit     grading hit its memory cap; worker replaced
     ├── WorkerCrashedError      worker_crashed     the grading worker died for another reason
     ├── SandboxError            sandbox_error      the sandbox failed (never the program's)
@@ -43,6 +44,10 @@ class InvalidReferenceError(VerifierError):
 
 class GradingTimeoutError(VerifierError):
     code = "timeout"
+
+
+class DeadlineExceededError(GradingTimeoutError):
+    """The request's ``deadline_s`` passed before this item was graded; its work was stopped."""
 
 
 class GradingResourceError(VerifierError):

@@ -1,23 +1,24 @@
 """Batch grading: what the service does with an item, between the HTTP layer and the engine.
 
 The engine's pure functions decide; this module adds what a service needs around them: size
-limits, the result cache, sharing one grading among equal in-flight items (a GRPO group repeats
-answers), the worker pool, the judge backend, metrics, and the conversion of every failure
-into a per-item error.
+limits, the result cache (bounded in bytes, keyed by digests), sharing one grading among equal
+in-flight items (a GRPO group repeats answers), request deadlines, the worker pool, the judge
+backend, metrics, and the conversion of every failure into a per-item error.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from sandbox import Program, RunResult, Sandbox, Verdict
 from verifier_service.audit import Auditor
-from verifier_service.cache import LRUCache
+from verifier_service.cache import BytesLRU, CacheStats, text_key
 from verifier_service.engine.code import (
     Scoring,
     build_limits,
@@ -44,6 +45,7 @@ from verifier_service.engine.language import (
 )
 from verifier_service.engine.math import MathConfig, MathResult, extract_final_answer, grade_answer
 from verifier_service.errors import (
+    DeadlineExceededError,
     GradingTimeoutError,
     InvalidInputError,
     JudgeError,
@@ -54,12 +56,14 @@ from verifier_service.errors import (
 )
 from verifier_service.general import GeneralInput, GeneralRewards
 from verifier_service.metrics import Metrics
+from verifier_service.scheduling import current_scope, request_scope
 from verifier_service.schemas import CodeLimits, CodeTest, ItemError, RewardItem, RewardResult
 from verifier_service.settings import Settings
 from verifier_service.workers import WorkerPool
 
 # Errors that the same input will raise again: cached like results. A crashed worker is not.
 _CACHEABLE_ERRORS = {"invalid_reference", "timeout", "resource_limit"}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,15 @@ class CodeOutcome:
     result: RunResult | None
     program: str | None
     reason: str
+
+
+@dataclass
+class _Shared:
+    """One grading in flight and how many items wait for it (cancelled when none does)."""
+
+    future: asyncio.Future[MathResult | _CachedError]
+    waiters: int = 0
+    abandoned: bool = False  # cancelled, not yet finished: a newcomer starts afresh
 
 
 @dataclass
@@ -110,18 +123,23 @@ class Grader:
         self.pool = pool
         self.metrics = metrics
         self.judge_backend = judge
-        self.cache: LRUCache[MathResult | _CachedError] = LRUCache(settings.cache_size)
-        self.verdicts = VerdictCache(settings.judge_cache_size)
+        self.cache: BytesLRU[MathResult | _CachedError] = BytesLRU("results", settings.cache_bytes)
+        self.verdicts = VerdictCache(settings.judge_cache_bytes)
         self._judge_options = JudgeOptions(
             max_answer_chars=settings.judge_max_answer_chars,
             swap_check=settings.judge_swap_check,
         )
-        self._in_flight: dict[Hashable, asyncio.Future[MathResult | _CachedError]] = {}
+        # Keyed by digest, like the cache; bounded by the admitted items.
+        self._in_flight: dict[bytes, _Shared] = {}
         self._admitted = 0
 
     @contextmanager
-    def admit(self, items: int) -> Iterator[None]:
-        """Hold ``items`` places in the grading queue for the duration of a request.
+    def admit(
+        self, items: int, *, deadline_s: float | None = None, priority: int = 0
+    ) -> Iterator[None]:
+        """Hold ``items`` places in the grading queue for the duration of a request, and serve
+        it as one flow of the fair queue with this priority and deadline (the server's
+        default when None; never past ``VERIFIER_MAX_DEADLINE_S``).
 
         Raises ServiceOverloadedError (429) when the queue would pass
         ``VERIFIER_MAX_QUEUED_ITEMS``: memory stays bounded and the client backs off. A request
@@ -136,8 +154,13 @@ class Grader:
             )
         self._admitted += items
         self.metrics.admitted_items.set(self._admitted)
+        deadline_s = min(
+            deadline_s or self.settings.default_deadline_s, self.settings.max_deadline_s
+        )
         try:
-            yield
+            fair = self.settings.scheduling == "fair"
+            with request_scope(deadline_s=deadline_s, priority=priority, fair=fair):
+                yield
         finally:
             self._admitted -= items
             self.metrics.admitted_items.set(self._admitted)
@@ -161,11 +184,13 @@ class Grader:
         if extraction.answer is None:
             result = MathResult(False, None, extraction.reason, "no_answer")
         else:
-            key = (extraction.answer, reference, config)
+            key = text_key(extraction.answer, reference, config)
             outcome = self.cache.get(key)
             self.metrics.cache_lookups.labels("miss" if outcome is None else "hit").inc()
             if outcome is None:
-                outcome = await self._grade_shared(key)
+                outcome = await self.before_deadline(
+                    self._grade_shared(key, extraction.answer, reference, config)
+                )
             if isinstance(outcome, _CachedError):
                 raise outcome.error_type(outcome.message)
             result = replace(outcome, extracted=extraction.answer)
@@ -175,21 +200,35 @@ class Grader:
             )
         return result
 
-    async def _grade_shared(self, key: tuple[str, str, MathConfig]) -> MathResult | _CachedError:
-        future = self._in_flight.get(key)
-        if future is None:
-            future = asyncio.ensure_future(self._grade_in_worker(*key))
-            self._in_flight[key] = future
-            future.add_done_callback(lambda _: self._in_flight.pop(key, None))
-        # Shielded: one client giving up must not cancel the grading others wait for.
-        return await asyncio.shield(future)
+    async def _grade_shared(
+        self, key: bytes, answer: str, reference: str, config: MathConfig
+    ) -> MathResult | _CachedError:
+        shared = self._in_flight.get(key)
+        if shared is None or shared.abandoned:
+            future = asyncio.ensure_future(self._grade_in_worker(key, answer, reference, config))
+            shared = self._in_flight[key] = _Shared(future)
+            future.add_done_callback(lambda done: self._forget(key, done))
+        shared.waiters += 1
+        try:
+            # Shielded: one item giving up must not cancel the grading others wait for...
+            return await asyncio.shield(shared.future)
+        finally:
+            shared.waiters -= 1
+            if not shared.waiters and not shared.future.done():
+                shared.abandoned = True
+                shared.future.cancel()  # ...but when no one waits, the work stops
+
+    def _forget(self, key: bytes, done: asyncio.Future[MathResult | _CachedError]) -> None:
+        shared = self._in_flight.get(key)
+        if shared is not None and shared.future is done:  # not a newer grading of the key
+            del self._in_flight[key]
 
     async def _grade_in_worker(
-        self, answer: str, reference: str, config: MathConfig
+        self, key: bytes, answer: str, reference: str, config: MathConfig
     ) -> MathResult | _CachedError:
         outcome: MathResult | _CachedError
         try:
-            outcome = await self._in_worker(
+            result: MathResult = await self._in_worker(
                 "math",
                 self.settings.math_timeout_s,
                 grade_answer,
@@ -197,11 +236,13 @@ class Grader:
                 reference,
                 config=config,
             )
+            # The answer comes back from the request each time: the cache keeps no copy of it.
+            outcome = replace(result, extracted=None)
         except VerifierError as exc:
             outcome = _CachedError(type(exc), exc.message)
             if exc.code not in _CACHEABLE_ERRORS:
                 return outcome
-        self.cache.put((answer, reference, config), outcome)
+        self.cache.put(key, outcome)
         return outcome
 
     # --- language --------------------------------------------------------------------------
@@ -212,13 +253,15 @@ class Grader:
         """Language consistency of ``text``; raises VerifierError (e.g. unknown target)."""
         self.check_size("text", text)
         options = LanguageOptions(scope=scope)
-        return await self._in_worker(
-            "language",
-            self.settings.language_timeout_s,
-            language_consistency,
-            text,
-            target=target,
-            options=options,
+        return await self.before_deadline(
+            self._in_worker(
+                "language",
+                self.settings.language_timeout_s,
+                language_consistency,
+                text,
+                target=target,
+                options=options,
+            )
         )
 
     # --- code ------------------------------------------------------------------------------
@@ -259,11 +302,14 @@ class Grader:
             raise InvalidInputError("a code item needs exactly one of 'code' and 'response'")
         self.check_size("code", code)
         started = time.perf_counter()
-        result = await self.sandbox.run(
-            Program(language, code),
-            sandbox_tests,
-            sandbox_limits,
-            stop_on_first_failure=stop_on_first_failure,
+        # Cancelled at the deadline, the sandbox stops the run and replaces its container.
+        result = await self.before_deadline(
+            self.sandbox.run(
+                Program(language, code),
+                sandbox_tests,
+                sandbox_limits,
+                stop_on_first_failure=stop_on_first_failure,
+            )
         )
         self.metrics.grading_seconds.labels("code").observe(time.perf_counter() - started)
         self.metrics.code_verdicts.labels(str(result.verdict)).inc()
@@ -304,14 +350,16 @@ class Grader:
         if math_results is None:
             math_results = await self._math_for_cascade(items, mode)
         started = time.perf_counter()
-        results = await cascade_items(
-            items,
-            math_results,
-            backend=self.judge_backend,
-            template=self.settings.judge_template,
-            options=self._judge_options,
-            cache=self.verdicts,
-            mode=mode,
+        results = await self.before_deadline(
+            cascade_items(
+                items,
+                math_results,
+                backend=self.judge_backend,
+                template=self.settings.judge_template,
+                options=self._judge_options,
+                cache=self.verdicts,
+                mode=mode,
+            )
         )
         self.metrics.grading_seconds.labels("judge").observe(time.perf_counter() - started)
         return results
@@ -431,7 +479,7 @@ class Grader:
         ]
         try:
             verdicts = await self.judge(items, mode=self.settings.judge_mode)
-        except JudgeError as exc:
+        except VerifierError as exc:  # no judge, or the deadline passed
             for entry in scored:
                 entry.error = exc
             return
@@ -463,7 +511,12 @@ class Grader:
             for s in scored
         ]
         started = time.perf_counter()
-        outcomes = await self.general.score(inputs)
+        try:
+            outcomes = await self.before_deadline(self.general.score(inputs))
+        except VerifierError as exc:  # the deadline passed
+            for entry in scored:
+                entry.error = exc
+            return
         self.metrics.grading_seconds.labels("general").observe(time.perf_counter() - started)
         for entry, outcome in zip(scored, outcomes, strict=True):
             entry.components.update(outcome.components)
@@ -491,6 +544,23 @@ class Grader:
 
     # --- shared ----------------------------------------------------------------------------
 
+    async def before_deadline(self, work: Awaitable[T]) -> T:
+        """``await work``, stopped at the current request's deadline (DeadlineExceededError);
+        cancelling it drops a queued item and stops a running one."""
+        scope = current_scope()
+        timeout = asyncio.timeout_at(None if math.isinf(scope.deadline) else scope.deadline)
+        try:
+            async with timeout:
+                return await work
+        except TimeoutError as exc:
+            if not timeout.expired():  # not ours: raised inside the work
+                raise
+            self.metrics.deadline_expired.inc()
+            raise DeadlineExceededError(
+                f"the request's deadline of {scope.deadline_s:g} s passed before this item "
+                "was graded"
+            ) from exc
+
     async def _in_worker(
         self, component: str, timeout: float, function: Any, *args: Any, **kwargs: Any
     ) -> Any:
@@ -504,6 +574,11 @@ class Grader:
         finally:
             self.metrics.queue_depth.dec()
             self.metrics.grading_seconds.labels(component).observe(time.perf_counter() - started)
+
+    def cache_stats(self) -> list[tuple[str, CacheStats]]:
+        """Every cache and the process it lives in, for /metrics."""
+        here = [("service", self.cache.stats()), ("service", self.verdicts.stats())]
+        return here + [("workers", stats) for stats in self.pool.cache_stats()]
 
     def check_size(self, field: str, text: str) -> None:
         size = len(text.encode("utf-8", errors="surrogatepass"))

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+
+from verifier_service.cache import CacheStats
+
+# (process, stats) of every cache: "service" for the service process, "workers" summed over
+# the grading workers.
+CacheSource = Callable[[], list[tuple[str, CacheStats]]]
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
@@ -78,6 +89,11 @@ class Metrics:
             "Items submitted to the grading workers and not finished yet.",
             registry=self.registry,
         )
+        self.deadline_expired = Counter(
+            "verifier_deadline_expired_items",
+            "Items answered with a 'timeout' error because their request's deadline passed.",
+            registry=self.registry,
+        )
         self.audit_sampled = Counter(
             "verifier_audit_sampled",
             "Graded items sampled for the audit, by component.",
@@ -110,3 +126,44 @@ class Metrics:
             ["component", "kind"],
             registry=self.registry,
         )
+        self.caches = _CacheCollector()
+        self.registry.register(self.caches)
+        # process_resident_memory_bytes and friends, of the service process
+        ProcessCollector(registry=self.registry)
+
+
+class _CacheCollector(Collector):
+    """Each cache's bytes, budget, entries and counters, read at scrape time."""
+
+    def __init__(self) -> None:
+        self.source: CacheSource | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["cache", "process"]
+        held = {
+            "bytes": GaugeMetricFamily(
+                "verifier_cache_bytes", "Bytes held by each cache (estimated).", labels=labels
+            ),
+            "max_bytes": GaugeMetricFamily(
+                "verifier_cache_max_bytes", "Byte budget of each cache.", labels=labels
+            ),
+            "entries": GaugeMetricFamily(
+                "verifier_cache_entries", "Entries held by each cache.", labels=labels
+            ),
+        }
+        counted = {
+            name: CounterMetricFamily(f"verifier_cache_{name}", help_text, labels=labels)
+            for name, help_text in (
+                ("evictions", "Entries dropped to stay within the budget."),
+                ("refused", "Entries not stored because they alone were too large."),
+                ("hits", "Lookups answered by the cache."),
+                ("misses", "Lookups the cache could not answer."),
+            )
+        }
+        for process, stats in self.source() if self.source else []:
+            for name, gauge in held.items():
+                gauge.add_metric([stats.name, process], getattr(stats, name))
+            for name, counter in counted.items():
+                counter.add_metric([stats.name, process], getattr(stats, name))
+        yield from held.values()
+        yield from counted.values()

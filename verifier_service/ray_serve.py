@@ -133,7 +133,8 @@ class VerifierDeployment:
                 box = await start_replica_sandbox(
                     self._settings, containers=self._containers, forward=self._forward
                 )
-                grader.sandbox = box
+                # The audit re-runs sampled code items where the grader runs them.
+                grader.sandbox = app.state.auditor.sandbox = box
                 reporter = asyncio.ensure_future(_report_metrics(app, _identity()))
                 try:
                     yield

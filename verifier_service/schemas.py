@@ -33,6 +33,25 @@ AuditRate = Annotated[
 ]
 
 
+class BatchRequest(_Model):
+    """What every batch request may add: how long it may take and how urgent it is."""
+
+    deadline_s: float | None = Field(
+        None,
+        gt=0,
+        description="Seconds this request may take (default VERIFIER_DEFAULT_DEADLINE_S, at "
+        "most VERIFIER_MAX_DEADLINE_S). At the deadline the graded items are returned and the "
+        "others get a 'timeout' error; their work is stopped.",
+    )
+    priority: int = Field(
+        0,
+        ge=-10,
+        le=10,
+        description="Higher is served first (e.g. 1 for evaluation, 0 for training); requests "
+        "of one priority share the workers item by item.",
+    )
+
+
 class ItemError(_Model):
     """Why an item could not be graded: a stable machine code and a sentence."""
 
@@ -54,7 +73,7 @@ class MathItem(_Model):
     reference: str = Field(description="The ground-truth answer.")
 
 
-class MathVerifyRequest(_Model):
+class MathVerifyRequest(BatchRequest):
     items: list[MathItem]
     options: MathOptions = Field(default_factory=MathOptions)
     audit_rate: AuditRate = None
@@ -109,7 +128,7 @@ class CodeItem(_Model):
     )
 
 
-class CodeRunRequest(_Model):
+class CodeRunRequest(BatchRequest):
     items: list[CodeItem]
     audit_rate: AuditRate = None
 
@@ -158,7 +177,7 @@ class RewardItem(_Model):
     limits: CodeLimits = Field(default_factory=CodeLimits)
 
 
-class RewardsRequest(_Model):
+class RewardsRequest(BatchRequest):
     items: list[RewardItem]
     weights: dict[str, float] | None = Field(
         None, description="Weight per component; missing components weigh 1.0."
@@ -201,6 +220,8 @@ class OpenRLHFRequest(BaseModel):
     query: list[str] = Field(description="Prompt + response, one per sample.")
     prompts: list[str] | None = None
     labels: list[str] | None = Field(None, description="Math references, one per sample.")
+    deadline_s: float | None = Field(None, gt=0, description="As in the /v1 endpoints.")
+    priority: int = Field(0, ge=-10, le=10, description="As in the /v1 endpoints.")
 
 
 class OpenRLHFResponse(_Model):
@@ -226,7 +247,7 @@ class LanguageItem(_Model):
     target: str = Field(description="ISO 639-1 code of the wanted language, e.g. en, zh.")
 
 
-class LanguageRequest(_Model):
+class LanguageRequest(BatchRequest):
     items: list[LanguageItem]
     scope: Literal["reasoning", "whole"] = Field(
         "reasoning",
@@ -258,7 +279,7 @@ class JudgeItemModel(_Model):
     response: str = Field(description="The model's whole output; only its final answer is judged.")
 
 
-class JudgeRequest(_Model):
+class JudgeRequest(BatchRequest):
     items: list[JudgeItemModel]
     mode: Literal["judge", "cascade"] | None = Field(
         None, description="Overrides VERIFIER_JUDGE_MODE for this request."
@@ -290,7 +311,7 @@ class Health(_Model):
 class Readiness(_Model):
     ready: bool
     workers: dict[str, Any]
-    cache: dict[str, int]
+    cache: dict[str, Any]
     judge: dict[str, Any]
     sandbox: dict[str, Any]
     general: dict[str, Any] = Field(

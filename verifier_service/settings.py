@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 FormatStyleName = Literal["r1_zero", "think", "think_open"]
+_RENAMED = {"CACHE_SIZE": "CACHE_BYTES", "JUDGE_CACHE_SIZE": "JUDGE_CACHE_BYTES"}
 
 
 class Settings(BaseSettings):
@@ -55,8 +56,30 @@ class Settings(BaseSettings):
     worker_memory_mb: int = Field(
         2048, ge=256, description="Address-space cap of each grading worker."
     )
-    cache_size: int = Field(
-        100_000, ge=0, description="Graded (answer, reference) pairs kept in memory."
+    cache_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=0,
+        description="Bytes of graded results kept in the service process (keys are digests, "
+        "so a long answer costs what a short one does); 0: off.",
+    )
+    worker_cache_bytes: int = Field(
+        32 * 1024 * 1024,
+        ge=0,
+        description="Bytes of parsed answers each grading worker keeps; 0: off.",
+    )
+    default_deadline_s: float = Field(
+        300.0,
+        gt=0,
+        description="Deadline of a request that sets none: past it, the items not yet graded "
+        "get a 'timeout' error and their work is stopped.",
+    )
+    max_deadline_s: float = Field(
+        3600.0, gt=0, description="The longest deadline a request may ask for."
+    )
+    scheduling: Literal["fair", "fifo"] = Field(
+        "fair",
+        description="fair: items of concurrent requests take turns for the workers, by "
+        "priority; fifo: first come, first served (the order before 2.0.0, for comparison).",
     )
     max_items: int = Field(8192, ge=1, description="Items per request.")
     max_item_bytes: int = Field(
@@ -149,7 +172,9 @@ class Settings(BaseSettings):
     judge_max_answer_chars: int = Field(
         2000, ge=1, description="The candidate answer is cut to this length."
     )
-    judge_cache_size: int = Field(10_000, ge=0, description="Verdicts kept in memory.")
+    judge_cache_bytes: int = Field(
+        16 * 1024 * 1024, ge=0, description="Bytes of judge verdicts kept in memory; 0: off."
+    )
     judge_device: str = Field("auto", description="local: auto, cpu, cuda, cuda:1, ...")
     judge_batch_size: int = Field(8, ge=1, description="local: prompts generated together.")
 
@@ -229,6 +254,15 @@ class Settings(BaseSettings):
         if value.strip() and any(not k for k in keys):
             raise ValueError("VERIFIER_API_KEYS has an empty key: remove the stray comma")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_renamed_settings(cls, values: object) -> object:
+        # Entry counts bounded nothing (an entry can be 1 KB or 1 MB): the budgets are bytes now.
+        for old, new in _RENAMED.items():
+            if f"VERIFIER_{old}" in os.environ:
+                raise ValueError(f"VERIFIER_{old} is gone: set VERIFIER_{new} (a size in bytes)")
+        return values
 
     @model_validator(mode="after")
     def _judge_is_complete(self) -> Settings:

@@ -2,8 +2,10 @@
 
 Each of ``--clients`` clients sends batches back to back for ``--duration`` seconds, mixing
 math (/v1/math/verify), format-only rewards (/v1/rewards, task none) and code
-(/v1/code/run) batches. The summary counts statuses, per-item error codes and transport
-failures, and gives latency percentiles and throughput.
+(/v1/code/run) batches; ``long`` batches carry unique long answers (200 KB, 3 KB and unique
+short ones: what an RL run sends for days) and ``hostile`` ones answers built to make a grader
+run away (towers of powers, huge factorials, deep nesting). The summary counts statuses,
+per-item error codes and transport failures, and gives latency percentiles and throughput.
 
     python tests/reliability/loadgen.py --url http://127.0.0.1:8000 --key KEY --duration 20
 """
@@ -76,8 +78,51 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     return {"p50": at(0.50), "p90": at(0.90), "p99": at(0.99), "max": values[-1]}
 
 
+def _long_batch(rng: random.Random, size: int) -> Batch:
+    items, expected = [], []
+    for _ in range(size):
+        tag = f"{rng.getrandbits(64):x}"  # unique: no cache can answer it
+        a = rng.randint(1, 10**6)
+        shape = rng.randrange(3)
+        if shape == 0:
+            answer = f"{tag} + " + "x+" * rng.randint(20_000, 100_000) + "1"
+        elif shape == 1:
+            answer = f"{tag} + " + "y+" * 1_500 + "1"
+        else:
+            answer = f"\\frac{{{2 * a}}}{{2}}"
+        right = shape == 2 and rng.random() < 0.5
+        reference = str(a) if right else str(a + 1)
+        items.append({"response": f"{THINK} \\boxed{{{answer}}}", "reference": reference})
+        expected.append(right)
+    return Batch("long", "/v1/math/verify", {"items": items}, tuple(expected))
+
+
+_HOSTILE = (
+    "5^{5^{5^{5^{5}}}}",
+    "{n}!",
+    "\\binom{{{n}}}{{3}}",
+    "{{" * 300 + "{n}" + "}}" * 300,
+    "\\sqrt{{" * 200 + "{n}" + "}}" * 200,
+    "10^{{{n}000000}}",
+    "(" * 500 + "{n}" + ")" * 500,
+)
+
+
+def _hostile_batch(rng: random.Random, size: int) -> Batch:
+    items = []
+    for _ in range(size):
+        n = rng.randint(10**6, 10**9)
+        answer = rng.choice(_HOSTILE).replace("{n}", str(n)).replace("{{", "{").replace("}}", "}")
+        items.append({"response": f"{THINK} \\boxed{{{answer}}}", "reference": "7"})
+    return Batch("hostile", "/v1/math/verify", {"items": items}, (False,) * size)
+
+
 def make_batch(kind: str, rng: random.Random, size: int) -> Batch:
     """A batch of one kind; items whose right answer is known, so results can be checked."""
+    if kind == "long":
+        return _long_batch(rng, size)
+    if kind == "hostile":
+        return _hostile_batch(rng, size)
     if kind == "math":
         items, expected = [], []
         for _ in range(size):
@@ -112,7 +157,7 @@ def _outcome(batch: Batch, result: dict[str, Any], expected: object) -> str:
     """'right', 'wrong', or the error: an error code, or SE (a sandbox fault as a verdict)."""
     if result.get("error"):
         return str(result["error"]["code"])
-    if batch.kind == "math":
+    if batch.kind in ("math", "long", "hostile"):
         return "right" if result.get("correct") is expected else "wrong"
     if batch.kind == "format":
         return "right" if isinstance(result.get("reward"), float) else "wrong"

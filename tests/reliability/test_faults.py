@@ -176,10 +176,13 @@ def test_fault_hanging_judge_gives_judge_errors_and_spares_math(
         judge_model="fake-judge",
         judge_timeout_s="2",
         judge_max_retries="1",
-        judge_cache_size="0",
+        judge_cache_bytes="0",
     ) as service:
         load = start_load(service, duration_s=LOAD_S, mix="math,format")
-        items = [{"question": "1+1?", "reference": "2", "response": f"it is {n}"} for n in range(8)]
+        # The rules reject every answer (none is 100), so the cascade asks the judge for each.
+        items = [
+            {"question": "1+1?", "reference": "100", "response": f"it is {n}"} for n in range(8)
+        ]
         started = time.monotonic()
         results = service.post("/v1/judge", items, timeout=120)
         elapsed = time.monotonic() - started

@@ -48,7 +48,7 @@ def _app(**overrides: Any) -> TestClient:
 
 def test_determinism_across_workers_cache_and_concurrency() -> None:
     items = _math_items()
-    with _app(workers=1, cache_size=0) as one_worker_no_cache:
+    with _app(workers=1, cache_bytes=0) as one_worker_no_cache:
         baseline = _grade(one_worker_no_cache, items)
         language_baseline = one_worker_no_cache.post(
             "/v1/language", json={"items": LANGUAGE_ITEMS}

@@ -360,6 +360,34 @@ def test_client_sends_the_api_key_and_only_set_fields() -> None:
     assert "secret" not in repr(config)
 
 
+def test_client_sends_a_deadline_inside_its_timeout_and_its_priority() -> None:
+    service = ScriptedService()
+    with _serve(service.app) as url:
+        with RewardClient(RewardClientConfig([url], timeout_s=20, priority=1)) as client:
+            client.score(_items(1))
+        with RewardClient(RewardClientConfig([url], send_deadline=False)) as client:
+            client.score(_items(1))
+    first, second = service.seen
+    assert first.body["deadline_s"] == 15.0 and first.body["priority"] == 1
+    assert "deadline_s" not in second.body and "priority" not in second.body
+
+
+def test_client_gets_graded_items_back_when_the_service_deadline_passes() -> None:
+    # The client's timeout becomes the service's deadline: what is graded comes back and only
+    # the rest fails with 'timeout', instead of the whole chunk timing out on the client.
+    items = [  # distinct polynomials that take the one worker milliseconds each to compare
+        RewardItem(id=str(n), response=f"\\boxed{{(x+{n})^{{5}}(y-{n})^{{3}}}}", reference="x")
+        for n in range(4000)
+    ]
+    with _serve(create_app(Settings(workers=1, sandbox_backend="none"))) as url:
+        config = RewardClientConfig([url], timeout_s=10, chunk_size=4000, retries=0)
+        with RewardClient(config) as client:
+            outcomes = client.score(items)
+    failed = [o for o in outcomes if o.error is not None]
+    assert failed and {o.error.code for o in failed if o.error} == {"timeout"}
+    assert len(failed) < len(items), "the graded items came back"
+
+
 @pytest.mark.parametrize(
     ("settings", "message"),
     [

@@ -153,7 +153,7 @@ def test_judge_items_truncates_the_answer(fake_openai: FakeOpenAI) -> None:
 
 def test_judge_items_cache_skips_repeated_calls(fake_openai: FakeOpenAI) -> None:
     fake_openai.script = _fair_judge
-    cache = VerdictCache(maxsize=10)
+    cache = VerdictCache()
     items = [JudgeItem("q", "1", "1"), JudgeItem("q", "1", "2")]
     first = _run(fake_openai, items, cache=cache)
     again = _run(fake_openai, items, cache=cache)

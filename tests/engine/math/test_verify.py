@@ -11,7 +11,7 @@ from verifier_service.engine.math import (
     parse_reference,
     verify,
 )
-from verifier_service.engine.math.parse import _parse_cached
+from verifier_service.engine.math.parse import PARSE_CACHE
 from verifier_service.errors import InvalidReferenceError
 
 
@@ -65,10 +65,10 @@ def test_grade_answer_bad_reference_raises(reference: str) -> None:
 def test_parse_reference_is_cached() -> None:
     reference = r"\frac{123}{457} + \sqrt{7}"
     parse_reference(reference)
-    hits = _parse_cached.cache_info().hits
+    hits = PARSE_CACHE.hits
     for _ in range(15):
         grade_answer(r"\sqrt{7}", reference)
-    assert _parse_cached.cache_info().hits >= hits + 15
+    assert PARSE_CACHE.hits >= hits + 15
 
 
 def test_grade_answer_respects_the_config() -> None:

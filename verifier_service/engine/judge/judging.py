@@ -286,8 +286,8 @@ async def _ask(
 ) -> list[_Reply]:
     """Ask each distinct prompt once (cache first), and read every reply strictly."""
     keys = [verdict_cache_key(backend.model_id, template.name, prompt) for prompt in prompts]
-    replies: dict[str, _Reply] = {}
-    to_ask: dict[str, JudgePrompt] = {}
+    replies: dict[bytes, _Reply] = {}
+    to_ask: dict[bytes, JudgePrompt] = {}
     for key, prompt in zip(keys, prompts, strict=True):
         hit = cache.get(key) if cache is not None and key not in replies else None
         if hit is not None:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Literal
 
 import sympy
 from latex2sympy2_extended import latex2sympy
 from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 
+from verifier_service.cache import BytesLRU, text_key
 from verifier_service.engine.math.config import DEFAULT_MATH_CONFIG, MathConfig
 from verifier_service.engine.math.latex_subset import OutsideSubset, parse_latex_subset
 from verifier_service.engine.math.normalize import normalize_answer
@@ -75,19 +76,19 @@ class ParsedAnswer:
 
     def describe(self) -> str:
         """A short readable form of the parsed value, for results and logs."""
-        return self._description
-
-    @cached_property
-    def _description(self) -> str:
-        # Printing a sympy value costs more than comparing it, and parsed answers are shared
-        # through the parse cache: print each node once.
         body = self._describe_body()
         return f"{body} [{self.unit}]" if self.unit else body
+
+    @cached_property
+    def _shown(self) -> str:
+        # Printing a sympy value costs more than comparing it, and parsed answers are shared
+        # through the parse cache: print each value once (at most 120 characters are kept).
+        return show(self.value)
 
     def _describe_body(self) -> str:
         inner = ", ".join(item.describe() for item in self.items)
         if self.kind in ("number", "expression"):
-            return show(self.value)
+            return self._shown
         if self.kind in ("text", "choice"):
             return repr(self.value)
         if self.kind == "set":
@@ -147,26 +148,42 @@ def parse_answer(
     return outcome
 
 
-@lru_cache(maxsize=8192)
+# Parsed answers (failures too: a refused answer is refused in microseconds next time), keyed by
+# a digest of the normalised text, within a byte budget a grading worker sets from
+# VERIFIER_WORKER_CACHE_BYTES.
+PARSE_CACHE: BytesLRU[ParsedAnswer | AnswerParseError] = BytesLRU(
+    "parsed_answers", 32 * 1024 * 1024, register=True
+)
+
+
 def _parse_cached(text: str, role: Role, config: MathConfig) -> ParsedAnswer | AnswerParseError:
-    # Failures are cached too (as values): a refused answer is refused in microseconds next time.
-    if len(text) > 4 * config.max_answer_chars:
+    if len(text) > 4 * config.max_answer_chars:  # refused for its size: never cached
         return AnswerParseError(
             f"answer is {len(text)} characters long (limit {config.max_answer_chars})",
             refused=True,
         )
     normalized = normalize_answer(text)
-    body = normalized.text
-    if normalized.qualifier and role == "prediction":
-        return ParsedAnswer("qualified", body, value=normalized.qualifier)
+    if normalized.qualifier and role == "prediction":  # "42 or more" commits to no value
+        return ParsedAnswer("qualified", normalized.text, value=normalized.qualifier)
+    key = text_key(normalized.text, normalized.unit, role, config)
+    outcome = PARSE_CACHE.get(key)
+    if outcome is None:
+        outcome = _parse_normalized(normalized.text, normalized.unit, role, config)
+        PARSE_CACHE.put(key, outcome)
+    return outcome
+
+
+def _parse_normalized(
+    body: str, unit: str | None, role: Role, config: MathConfig
+) -> ParsedAnswer | AnswerParseError:
     try:
         if not body:
             raise AnswerParseError("the answer is empty")
         _check_text_limits(body, config)
         node = _parse_top(body, role, config)
     except AnswerParseError as error:
-        return error
-    return replace(node, unit=normalized.unit)
+        return error.with_traceback(None)  # a kept traceback would keep its frames alive
+    return replace(node, unit=unit)
 
 
 # --- refusal before parsing -------------------------------------------------------------------
