@@ -44,7 +44,6 @@ from rich.console import Console
 from rich.table import Table
 
 REPO = Path(__file__).resolve().parent.parent
-VERIFIER = REPO / ".venv" / "bin" / "verifier"
 MATH_VERIFY_VERSION = "0.9.0"
 _MV_MEMORY_BYTES = 4 * 1024**3
 
@@ -177,7 +176,10 @@ def serve(*, timeout_s: float, workers: int | None) -> Iterator[str]:
     }
     if workers is not None:
         env["VERIFIER_WORKERS"] = str(workers)
-    command = [str(VERIFIER), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    # The running interpreter, so the service is the code on PYTHONPATH (a checkout's, not the
+    # installed copy's).
+    command = [sys.executable, "-m", "verifier_service.cli", "serve"]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:

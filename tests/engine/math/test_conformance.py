@@ -83,7 +83,6 @@ PROSE = "no committed answer (no box, tag or answer phrase); the peer takes the 
 DRAFTS = "boxes separated by real text are drafts: only the last box is the answer"
 COMMA_DECIMAL = "a comma decimal is not read: 1,22 is the list 1, 22"
 LINE_BREAKS = "9 follows 'Answer'; the peer's inline math does not span line breaks"
-BAD_GOLD = "the gold's only boxes are doubled-backslash text: it holds no answer"
 FALSE_CHAIN = "a chain is an answer only when every link holds; this one has a false link"
 
 # line: (the peer expects, we say, why)
@@ -112,8 +111,6 @@ DISAGREEMENTS: dict[int, tuple[int, Verdict, str]] = {
     116: (1, 0, FALSE_CHAIN),
     188: (0, 1, "an inequality and the interval it defines are equal either way round"),
     192: (1, 0, "the gold's two boxes are separated by text: its answer is the last box, 4"),
-    193: (1, "invalid_reference", BAD_GOLD),
-    194: (1, "invalid_reference", BAD_GOLD),
     198: (1, 0, "1 <= |z| <= 3/2 is not solved: only a bare variable's bounds become intervals"),
     204: (1, 0, "';' between solutions and ',' inside them both separate list elements"),
     219: (1, "invalid_reference", "the gold's box (written \\\\boxed) is never closed"),

@@ -50,6 +50,10 @@ BOXED = [
     pytest.param("\\boxed{\\left\\{ x \\right.}", "\\left\\{ x \\right.", "boxed", id="right-dot"),
     pytest.param("\\boxed{a \\\\ b}", "a \\\\ b", "boxed", id="line-break-inside"),
     pytest.param("\\fbox{12}", "12", "boxed", id="fbox"),
+    # The scan for boxes starts at the first box command; a line break "\\\\" before the
+    # word "boxed" is not one, and braces opened before the first box never pair with it.
+    pytest.param("so x \\\\boxed{3}", "3", "final_number", id="line-break-then-boxed"),
+    pytest.param("{ {x} \\boxed{1} } }", "1", "boxed", id="braces-before-first-box"),
     pytest.param("the result is \\boxed 5.", "5", "boxed", id="space-form"),
     pytest.param("$\\boxed 34$", "34", "boxed", id="space-form-in-dollars"),
     pytest.param("\\boxed {7}", "7", "boxed", id="space-before-brace"),
@@ -291,6 +295,17 @@ REFERENCES = [
     pytest.param("First \\boxed{1} papers, then \\boxed{2}", "2", id="scattered-boxes"),
     pytest.param("  \\[ x \\in [0, 1) \\]  ", "x \\in [0, 1)", id="display"),
     pytest.param("34.", "34", id="trailing-period"),
+    # Escaped twice on its way through JSON: one level of escapes is undone.
+    pytest.param(
+        "so \\\\boxed{12}.\\n\\n**Final Answer**\\n\\\\boxed{\\\\frac{1}{2}}",
+        "\\frac{1}{2}",
+        id="escaped-twice",
+    ),
+    pytest.param(
+        "\\begin{pmatrix}1 \\\\ 2\\end{pmatrix}",
+        "\\begin{pmatrix}1 \\\\ 2\\end{pmatrix}",
+        id="row-break-kept",
+    ),
 ]
 
 

@@ -120,7 +120,9 @@ _CLEAN_ROUNDS = 3
 
 def extract_final_answer(response: str, *, last_number_fallback: bool = False) -> Extraction:
     """Return the single final answer of ``response``, or an Extraction with answer None."""
-    response = visible_text(_END_OF_TURN.split(response, maxsplit=1)[0])
+    if "<|" in response:
+        response = _END_OF_TURN.split(response, maxsplit=1)[0]
+    response = visible_text(response)
     think_end = response.rfind("</think>")
     text = response[think_end + len("</think>") :] if think_end >= 0 else response
     if "<think>" in text:
@@ -171,6 +173,11 @@ def extract_reference(reference: str) -> str:
     """
     reference = visible_text(reference)
     group = _find_box_group(reference)
+    if group is None and _ESCAPED_BOX.search(reference):
+        # A solution escaped twice on its way through JSON ("\\\\boxed{840}", "\\n" for a
+        # newline): undo one level. References only: a response's text is taken as written.
+        reference = _ONE_ESCAPE.sub(_unescape, reference)
+        group = _find_box_group(reference)
     if group is not None:
         if group.problem is not None:
             raise InvalidReferenceError(f"reference {_preview(reference)}: {group.problem}")
@@ -179,6 +186,14 @@ def extract_reference(reference: str) -> str:
     if not answer:
         raise InvalidReferenceError(f"reference {_preview(reference)} is empty")
     return answer
+
+
+_ESCAPED_BOX = re.compile(r"\\\\(?:boxed|fbox)(?![A-Za-z])")
+_ONE_ESCAPE = re.compile(r"\\([\\n])")
+
+
+def _unescape(match: re.Match[str]) -> str:
+    return "\n" if match.group(1) == "n" else "\\"
 
 
 def strip_math_delimiters(text: str) -> str:
@@ -294,7 +309,7 @@ def _find_box_group(text: str) -> _BoxGroup | None:
     """Find the final box and the boxes glued to it; None when the text has no box."""
     if "\\boxed" not in text and "\\fbox" not in text:
         return None
-    boxes, last_command, last_closed = _scan_boxes(text)
+    boxes, last_command, last_closed = _scan_boxes(text, _first_box_command(text))
     if last_command < 0:
         return None  # Only look-alikes, such as a "\\\\" line break followed by "boxed".
     if not last_closed:
@@ -325,15 +340,29 @@ def _find_box_group(text: str) -> _BoxGroup | None:
     return _BoxGroup(kept, final.end, alternatives=alternatives and len(kept) > 1)
 
 
-def _scan_boxes(text: str) -> tuple[list[_Box], int, bool]:
-    """One pass over the braces: every closed box, where the last box command starts (-1 if
-    none), and whether that last box was closed."""
+def _first_box_command(text: str) -> int:
+    """A token boundary at or before the first box command: the start of the run of
+    backslashes it ends (in "\\\\boxed" the first two backslashes are a line break)."""
+    found = [at for at in (text.find("\\boxed"), text.find("\\fbox")) if at >= 0]
+    start = min(found, default=len(text))
+    while start > 0 and text[start - 1] == "\\":
+        start -= 1
+    return start
+
+
+def _scan_boxes(text: str, start: int = 0) -> tuple[list[_Box], int, bool]:
+    """One pass over the braces from ``start``: every closed box, where the last box command
+    starts (-1 if none), and whether that last box was closed.
+
+    Starting at the first box command gives the same boxes as starting at 0: braces opened
+    before it lie below every box's brace on the stack, so they never pair with one.
+    """
     boxes: list[_Box] = []
     # Each open brace: (start of its box command, or -1 for a plain brace, brace position).
     stack: list[tuple[int, int]] = []
     pending_brace, pending_box = -1, -1
     last_command, last_closed = -1, False
-    for token in _BOX_TOKEN.finditer(text):
+    for token in _BOX_TOKEN.finditer(text, start):
         kind, position = token.group(), token.start()
         if kind == "{":
             owner = pending_box if position == pending_brace else -1
@@ -498,7 +527,8 @@ def _last_sentence_start(text: str) -> int:
 
 def visible_text(text: str) -> str:
     """``text`` without what a reader cannot see: zero-width characters, phantoms, white text."""
-    text = _ZERO_WIDTH.sub("", text)
+    if not text.isascii():  # isascii() is O(1): zero-width characters are never ASCII
+        text = _ZERO_WIDTH.sub("", text)
     if "phantom" not in text and "white" not in text:
         return text
     kept: list[str] = []

@@ -363,8 +363,14 @@ def _restore_escapes(text: str) -> str:
     return _CONTROL_LETTER_RE.sub(lambda m: "\\" + ("t" if m.group(0) == "\t" else "r"), text)
 
 
+# A plain number ("42", "-3.5") is already in normal form: no pass below changes it.
+_PLAIN_NUMBER_RE = re.compile(r"-?\d{1,50}(?:\.\d{1,50})?")
+
+
 def normalize_answer(text: str) -> NormalizedAnswer:
     """Normalise an answer's text and take its unit off (see the module docstring)."""
+    if _PLAIN_NUMBER_RE.fullmatch(text):
+        return NormalizedAnswer(text, None, None)
     text = _rewrite_commands(strip_wrappers(_restore_escapes(text)))
     qualifier = _find_qualifier(text)
     value, unit = _take_unit(text)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
 import sympy
@@ -78,10 +79,16 @@ class ParsedAnswer:
         body = self._describe_body()
         return f"{body} [{self.unit}]" if self.unit else body
 
+    @cached_property
+    def _shown(self) -> str:
+        # Printing a sympy value costs more than comparing it, and parsed answers are shared
+        # through the parse cache: print each value once (at most 120 characters are kept).
+        return show(self.value)
+
     def _describe_body(self) -> str:
         inner = ", ".join(item.describe() for item in self.items)
         if self.kind in ("number", "expression"):
-            return show(self.value)
+            return self._shown
         if self.kind in ("text", "choice"):
             return repr(self.value)
         if self.kind == "set":
