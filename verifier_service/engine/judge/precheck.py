@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
+from verifier_service.engine.format import final_part
 from verifier_service.engine.math.extract import extract_final_answer
 
 __all__ = ["JudgedAnswer", "extract_judged_answer", "refusal_reason"]
@@ -38,9 +39,8 @@ class JudgedAnswer:
 
 def extract_judged_answer(response: str) -> JudgedAnswer:
     """Return the part of ``response`` the judge reads: its final box, else its final text."""
-    think_end = response.rfind("</think>")
-    final = response[think_end + len("</think>") :] if think_end >= 0 else response
-    if "<think>" in final:
+    final = final_part(response)
+    if final is None or "<think>" in final:
         return JudgedAnswer(None, "none", "<think> is never closed, so there is no final answer")
     extraction = extract_final_answer(final)
     if extraction.answer is not None and extraction.source in _BOXED_SOURCES:

@@ -30,6 +30,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
+from verifier_service.engine.format import final_part
 from verifier_service.errors import InvalidReferenceError
 
 __all__ = [
@@ -123,9 +124,8 @@ def extract_final_answer(response: str, *, last_number_fallback: bool = False) -
     if "<|" in response:
         response = _END_OF_TURN.split(response, maxsplit=1)[0]
     response = visible_text(response)
-    think_end = response.rfind("</think>")
-    text = response[think_end + len("</think>") :] if think_end >= 0 else response
-    if "<think>" in text:
+    text = final_part(response)
+    if text is None or "<think>" in text:
         return Extraction(None, "none", "<think> is never closed, so there is no final answer")
 
     tag_content = _find_answer_tag(text)
