@@ -76,7 +76,7 @@ def final_part(response: str) -> str | None:
     """The text after the last ``</think>`` (the summary); None when ``<think>`` is never closed.
 
     A response with neither tag is all final text. This is the one definition of what follows
-    the reasoning: code extraction and the general rewards read the same part.
+    the reasoning: math extraction, the judge, code extraction and general rewards read it.
     """
     close = response.rfind(THINK_CLOSE)
     if close >= 0:
